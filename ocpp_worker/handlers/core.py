@@ -1,0 +1,67 @@
+"""Core profile: boot, heartbeat, connector status, data transfer."""
+
+from __future__ import annotations
+
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action, DataTransferStatus, RegistrationStatus
+
+from ocpp_worker import timeutil
+from ocpp_worker.handlers import data_transfer
+from ocpp_worker.handlers.registry import CallContext, handles
+from ocpp_worker.state import chargepoints, configuration
+
+
+@handles(Action.boot_notification)
+def boot_notification(
+    ctx: CallContext, req: call.BootNotification
+) -> call_result.BootNotification:
+    """Accept every charger; it heartbeats at its stored HeartbeatInterval."""
+    interval = int(configuration.get_value(ctx.store, ctx.cp_id, "HeartbeatInterval") or 300)
+    chargepoints.record_boot(
+        ctx.store, ctx.cp_id, ctx.payload, RegistrationStatus.accepted, ctx.now_iso
+    )
+    return call_result.BootNotification(
+        current_time=ctx.now_iso, interval=interval, status=RegistrationStatus.accepted
+    )
+
+
+@handles(Action.heartbeat)
+def heartbeat(ctx: CallContext, req: call.Heartbeat) -> call_result.Heartbeat:
+    chargepoints.record_fields(ctx.store, ctx.cp_id, {"lastHeartbeat": ctx.now_iso})
+    return call_result.Heartbeat(current_time=ctx.now_iso)
+
+
+@handles(Action.status_notification)
+def status_notification(
+    ctx: CallContext, req: call.StatusNotification
+) -> call_result.StatusNotification:
+    """Replace the connector's state; connector 0 is the charger itself."""
+    chargepoints.record_status(
+        ctx.store,
+        ctx.cp_id,
+        req.connector_id,
+        {
+            "status": req.status,
+            "errorCode": req.error_code,
+            "info": req.info,
+            "vendorId": req.vendor_id,
+            "vendorErrorCode": req.vendor_error_code,
+            "timestamp": timeutil.normalize(req.timestamp, ctx.now),
+            "updatedAt": ctx.now_iso,
+        },
+    )
+    return call_result.StatusNotification()
+
+
+@handles(Action.data_transfer)
+def data_transfer_request(ctx: CallContext, req: call.DataTransfer) -> call_result.DataTransfer:
+    """Record the request; a vendor handler answers it, else UnknownVendorId."""
+    chargepoints.append_capped(
+        ctx.store,
+        ctx.store.keys.data_transfers(ctx.cp_id),
+        {"receivedAt": ctx.now_iso, **ctx.payload},
+    )
+    vendor = data_transfer.VENDORS.get(req.vendor_id)
+    if vendor is None:
+        return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+    return vendor(ctx, req)

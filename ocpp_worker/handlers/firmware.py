@@ -1,0 +1,29 @@
+"""Firmware management and diagnostics: status notifications recorded on the charger."""
+
+from __future__ import annotations
+
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action
+
+from ocpp_worker.handlers.registry import CallContext, handles
+from ocpp_worker.state import chargepoints
+
+
+@handles(Action.diagnostics_status_notification)
+def diagnostics_status_notification(
+    ctx: CallContext, req: call.DiagnosticsStatusNotification
+) -> call_result.DiagnosticsStatusNotification:
+    chargepoints.record_fields(
+        ctx.store, ctx.cp_id, {"diagnosticsStatus": req.status, "diagnosticsStatusAt": ctx.now_iso}
+    )
+    return call_result.DiagnosticsStatusNotification()
+
+
+@handles(Action.firmware_status_notification)
+def firmware_status_notification(
+    ctx: CallContext, req: call.FirmwareStatusNotification
+) -> call_result.FirmwareStatusNotification:
+    chargepoints.record_fields(
+        ctx.store, ctx.cp_id, {"firmwareStatus": req.status, "firmwareStatusAt": ctx.now_iso}
+    )
+    return call_result.FirmwareStatusNotification()

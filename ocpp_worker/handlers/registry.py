@@ -1,0 +1,54 @@
+"""The one table from OCPP action to handler function.
+
+A handler is a plain function over one message: ``(ctx, request) -> response``,
+with the `ocpp` package's dataclasses for request and response. It knows nothing
+of Celery, so a unit test calls it with a real `Store` and nothing else; the task
+layer (`ocpp_worker.tasks`) turns every entry into a Celery task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from ocpp.v16 import call
+
+from ocpp_worker import timeutil
+from ocpp_worker.state.store import Store
+
+
+@dataclass
+class CallContext:
+    """What a handler may know besides the message: who sent it, when, and where state lives."""
+
+    store: Store
+    cp_id: str
+    unique_id: str
+    payload: dict[str, Any]
+    now: datetime = field(default_factory=timeutil.utc_now)
+
+    @property
+    def now_iso(self) -> str:
+        return timeutil.iso(self.now)
+
+
+Handler = Callable[[CallContext, Any], Any]
+HANDLERS: dict[str, Handler] = {}
+REQUEST_CLASSES: dict[str, type] = {}
+
+F = TypeVar("F", bound=Handler)
+
+
+def handles(action: str) -> Callable[[F], F]:
+    """Register `fn` as the handler of `action`; the function itself is returned unchanged."""
+
+    def register(fn: F) -> F:
+        if action in HANDLERS:
+            raise RuntimeError(f"two handlers for {action}")
+        HANDLERS[action] = fn
+        REQUEST_CLASSES[action] = getattr(call, action)
+        return fn
+
+    return register

@@ -1,0 +1,76 @@
+"""Authorization and charging sessions: Authorize, StartTransaction, MeterValues,
+StopTransaction."""
+
+from __future__ import annotations
+
+from ocpp.charge_point import snake_to_camel_case
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action
+
+from ocpp_worker import timeutil
+from ocpp_worker.handlers.registry import CallContext, handles
+from ocpp_worker.state import idtags, transactions
+
+
+@handles(Action.authorize)
+def authorize(ctx: CallContext, req: call.Authorize) -> call_result.Authorize:
+    return call_result.Authorize(id_tag_info=idtags.id_tag_info(ctx.store, req.id_tag, ctx.now))
+
+
+@handles(Action.start_transaction)
+def start_transaction(
+    ctx: CallContext, req: call.StartTransaction
+) -> call_result.StartTransaction:
+    """Always give a transaction id (OCPP 1.6 §5.19: the charger has started already
+    when offline); the idTagInfo tells it whether to go on."""
+    info = idtags.id_tag_info(ctx.store, req.id_tag, ctx.now)
+    tx_id, fresh = transactions.allocate_id(ctx.store, ctx.cp_id, ctx.unique_id)
+    if fresh:
+        transactions.start(
+            ctx.store,
+            tx_id,
+            ctx.cp_id,
+            req.connector_id,
+            {
+                "idTag": req.id_tag,
+                "idTagStatus": info["status"],
+                "meterStart": req.meter_start,
+                "startTime": timeutil.normalize(req.timestamp, ctx.now),
+                "reservationId": req.reservation_id,
+                "createdAt": ctx.now_iso,
+            },
+        )
+    return call_result.StartTransaction(transaction_id=tx_id, id_tag_info=info)
+
+
+@handles(Action.meter_values)
+def meter_values(ctx: CallContext, req: call.MeterValues) -> call_result.MeterValues:
+    samples = transactions.flatten(snake_to_camel_case(req.meter_value), ctx.now_iso)
+    transactions.add_samples(ctx.store, ctx.cp_id, req.connector_id, req.transaction_id, samples)
+    return call_result.MeterValues()
+
+
+@handles(Action.stop_transaction)
+def stop_transaction(ctx: CallContext, req: call.StopTransaction) -> call_result.StopTransaction:
+    """Close the session; an unknown transaction id is recorded and still answered
+    normally, or the charger would resend this message forever."""
+    if req.transaction_data:
+        samples = transactions.flatten(snake_to_camel_case(req.transaction_data), ctx.now_iso)
+        transactions.add_samples(ctx.store, ctx.cp_id, -1, req.transaction_id, samples)
+    transactions.stop(
+        ctx.store,
+        ctx.cp_id,
+        req.transaction_id,
+        {
+            "meterStop": req.meter_stop,
+            "stopTime": timeutil.normalize(req.timestamp, ctx.now),
+            "stopReason": req.reason or "Local",
+            "stopIdTag": req.id_tag,
+            "stoppedAt": ctx.now_iso,
+        },
+    )
+    if req.id_tag is None:
+        return call_result.StopTransaction()
+    return call_result.StopTransaction(
+        id_tag_info=idtags.id_tag_info(ctx.store, req.id_tag, ctx.now)
+    )

@@ -1,0 +1,127 @@
+"""Parse and build OCPP-J frames (OCPP-J 1.6 §4): ``[2, id, action, payload]``,
+``[3, id, payload]`` and ``[4, id, code, description, details]``.
+
+A frame that cannot be read raises `FrameError`, which says how to answer it: a
+CALLERROR when the message id is readable (OCPP-J §4.2.3), otherwise a WebSocket
+close code (RFC 6455 §7.4.1: 1007 for text that is not JSON, 1002 for a protocol error).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+CALL, CALLRESULT, CALLERROR = 2, 3, 4
+MAX_ID_LENGTH = 36  # OCPP-J 1.6 §4.1.3
+
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_INVALID_DATA = 1007
+
+
+@dataclass(frozen=True)
+class Call:
+    unique_id: str
+    action: str
+    payload: Any
+
+
+@dataclass(frozen=True)
+class CallResult:
+    unique_id: str
+    payload: Any
+
+
+@dataclass(frozen=True)
+class CallError:
+    unique_id: str
+    error_code: str
+    error_description: str = ""
+    error_details: Any = field(default_factory=dict)
+
+
+Frame = Call | CallResult | CallError
+
+
+class FrameError(Exception):
+    """A frame we cannot process.
+
+    `unique_id` is set when the message id could be read: answer with a CALLERROR
+    of `error_code`. Otherwise close the connection with `close_code`.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        unique_id: str | None = None,
+        error_code: str = "FormationViolation",
+        close_code: int = CLOSE_PROTOCOL_ERROR,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.unique_id = unique_id
+        self.error_code = error_code
+        self.close_code = close_code
+
+
+def parse(text: str | bytes) -> Frame:
+    """Read one OCPP-J frame, or raise `FrameError`."""
+    try:
+        message = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FrameError(f"not JSON: {exc}", close_code=CLOSE_INVALID_DATA) from None
+    if not isinstance(message, list) or len(message) < 2:
+        raise FrameError("a frame is a JSON array [type, id, ...]")
+    type_id, unique_id = message[0], message[1]
+    if not isinstance(unique_id, str) or not unique_id:
+        raise FrameError("the message id must be a non-empty string")
+    if len(unique_id) > MAX_ID_LENGTH:
+        raise FrameError(f"message id longer than {MAX_ID_LENGTH} characters")
+
+    def bad(reason: str, code: str = "FormationViolation") -> FrameError:
+        return FrameError(reason, unique_id=unique_id, error_code=code)
+
+    if type_id == CALL:
+        if len(message) != 4:
+            raise bad("a CALL is [2, id, action, payload]", "ProtocolError")
+        action, payload = message[2], message[3]
+        if not isinstance(action, str) or not action:
+            raise bad("the action must be a non-empty string", "FormationViolation")
+        if not isinstance(payload, dict):
+            raise bad("the payload must be a JSON object")
+        return Call(unique_id, action, payload)
+    if type_id == CALLRESULT:
+        if len(message) != 3:
+            raise bad("a CALLRESULT is [3, id, payload]")
+        return CallResult(unique_id, message[2])
+    if type_id == CALLERROR:
+        if len(message) != 5 or not isinstance(message[2], str):
+            raise bad("a CALLERROR is [4, id, code, description, details]")
+        return CallError(unique_id, message[2], str(message[3]), message[4])
+    raise bad(f"unknown message type {type_id!r}", "ProtocolError")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _dumps(message: list[Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=_plain)
+
+
+def call(unique_id: str, action: str, payload: dict[str, Any]) -> str:
+    return _dumps([CALL, unique_id, action, payload])
+
+
+def call_result(unique_id: str, payload: dict[str, Any]) -> str:
+    return _dumps([CALLRESULT, unique_id, payload])
+
+
+def call_error(
+    unique_id: str, code: str, description: str = "", details: dict[str, Any] | None = None
+) -> str:
+    return _dumps([CALLERROR, unique_id, code, description, details or {}])

@@ -1,0 +1,98 @@
+"""Charge points and their connectors: what they told us in boots, heartbeats,
+status and meter notifications."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ocpp_worker import timeutil
+from ocpp_worker.state.store import Store, strings
+
+# BootNotification fields we keep, as the charger names them.
+BOOT_FIELDS = (
+    "chargePointVendor",
+    "chargePointModel",
+    "chargePointSerialNumber",
+    "chargeBoxSerialNumber",
+    "firmwareVersion",
+    "iccid",
+    "imsi",
+    "meterType",
+    "meterSerialNumber",
+)
+
+
+def touch(store: Store, cp_id: str, now: str) -> None:
+    """Remember that a charger spoke to us (every CALL does this)."""
+    pipe = store.redis.pipeline(transaction=False)
+    pipe.zadd(store.keys.chargepoints, {cp_id: _epoch(now)}, nx=True)
+    pipe.hset(store.keys.chargepoint(cp_id), "lastSeen", now)
+    pipe.execute()
+
+
+def record_boot(store: Store, cp_id: str, boot: dict[str, Any], status: str, now: str) -> None:
+    """Replace the boot information (absent optional fields are cleared)."""
+    key = store.keys.chargepoint(cp_id)
+    pipe = store.redis.pipeline(transaction=True)
+    pipe.hdel(key, *BOOT_FIELDS)
+    pipe.hset(
+        key,
+        mapping=strings(
+            {**{f: boot.get(f) for f in BOOT_FIELDS}, "registrationStatus": status, "bootedAt": now}
+        ),
+    )
+    pipe.execute()
+
+
+def record_fields(store: Store, cp_id: str, fields: dict[str, Any]) -> None:
+    store.redis.hset(store.keys.chargepoint(cp_id), mapping=strings(fields))
+
+
+def record_status(store: Store, cp_id: str, connector_id: int, status: dict[str, Any]) -> None:
+    """Store a StatusNotification: the full state of one connector, replacing the last."""
+    key = store.keys.connector(cp_id, connector_id)
+    pipe = store.redis.pipeline(transaction=True)
+    pipe.sadd(store.keys.connectors(cp_id), connector_id)
+    pipe.hdel(key, "info", "vendorId", "vendorErrorCode")
+    pipe.hset(key, mapping=strings(status))
+    pipe.execute()
+
+
+def append_capped(store: Store, key: str, entry: dict[str, Any], cap: int = 1000) -> None:
+    pipe = store.redis.pipeline(transaction=False)
+    pipe.rpush(key, json.dumps(entry, separators=(",", ":")))
+    pipe.ltrim(key, -cap, -1)
+    pipe.execute()
+
+
+def get(store: Store, cp_id: str) -> dict[str, str] | None:
+    """The charger's hash, or None if it never connected."""
+    data = store.redis.hgetall(store.keys.chargepoint(cp_id))
+    return data or None
+
+
+def connectors(store: Store, cp_id: str) -> list[dict[str, Any]]:
+    """Every connector a charger reported, in id order, with its latest meter values."""
+    ids = sorted(int(c) for c in store.redis.smembers(store.keys.connectors(cp_id)))
+    pipe = store.redis.pipeline(transaction=False)
+    for connector_id in ids:
+        pipe.hgetall(store.keys.connector(cp_id, connector_id))
+        pipe.hgetall(store.keys.latest_meter(cp_id, connector_id))
+    replies = pipe.execute()
+    result = []
+    for i, connector_id in enumerate(ids):
+        state, meter = replies[2 * i], replies[2 * i + 1]
+        result.append(
+            {
+                "connectorId": connector_id,
+                **state,
+                "meterValues": [json.loads(v) for _, v in sorted(meter.items())],
+            }
+        )
+    return result
+
+
+def _epoch(iso_time: str) -> float:
+    moment = timeutil.parse(iso_time)
+    return moment.timestamp() if moment else 0.0

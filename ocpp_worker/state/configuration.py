@@ -1,0 +1,213 @@
+"""The configuration manager: per-charger configuration keys with types, defaults and
+readonly flags (OCPP 1.6 §9, Core profile plus the keys of the other profiles a CSMS
+tracks). Only values that differ from the default are stored, in ``ocpp:config:{id}``.
+
+Operators change values through `set_value`, which refuses readonly keys and bad
+values with a reason. What a charger reports in GetConfiguration is the truth and is
+written with `sync_from_charger`, readonly keys included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ocpp_worker.state.store import Store
+
+MEASURANDS = frozenset(
+    {
+        "Current.Export",
+        "Current.Import",
+        "Current.Offered",
+        "Energy.Active.Export.Register",
+        "Energy.Active.Import.Register",
+        "Energy.Reactive.Export.Register",
+        "Energy.Reactive.Import.Register",
+        "Energy.Active.Export.Interval",
+        "Energy.Active.Import.Interval",
+        "Energy.Reactive.Export.Interval",
+        "Energy.Reactive.Import.Interval",
+        "Frequency",
+        "Power.Active.Export",
+        "Power.Active.Import",
+        "Power.Factor",
+        "Power.Offered",
+        "Power.Reactive.Export",
+        "Power.Reactive.Import",
+        "RPM",
+        "SoC",
+        "Temperature",
+        "Voltage",
+    }
+)
+PROFILES = frozenset(
+    {"Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging", "RemoteTrigger"}
+)
+
+
+class ConfigurationError(ValueError):
+    """A value the configuration manager refuses; the message says why."""
+
+
+Check = Callable[[str], None]
+
+
+def integer(low: int | None = None, high: int | None = None) -> Check:
+    def check(value: str) -> None:
+        try:
+            number = int(value.strip())
+        except ValueError:
+            raise ConfigurationError(f"{value!r} is not an integer") from None
+        if low is not None and number < low:
+            raise ConfigurationError(f"must be at least {low}")
+        if high is not None and number > high:
+            raise ConfigurationError(f"must be at most {high}")
+
+    return check
+
+
+def boolean(value: str) -> None:
+    if value.strip().lower() not in {"true", "false"}:
+        raise ConfigurationError(f"{value!r} is not a boolean (true or false)")
+
+
+def csl(allowed: Iterable[str] | None = None, max_items: int | None = None) -> Check:
+    """A comma-separated list, each item from `allowed` if given."""
+    allowed_set = frozenset(allowed) if allowed is not None else None
+
+    def check(value: str) -> None:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if allowed_set is not None:
+            unknown = [item for item in items if item not in allowed_set]
+            if unknown:
+                raise ConfigurationError(f"unknown value(s): {', '.join(unknown)}")
+        if max_items is not None and len(items) > max_items:
+            raise ConfigurationError(f"at most {max_items} items")
+
+    return check
+
+
+def any_string(value: str) -> None:
+    if len(value) > 500:
+        raise ConfigurationError("at most 500 characters (OCPP 1.6 CiString500)")
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    name: str
+    default: str
+    check: Check = any_string
+    readonly: bool = False
+    reboot_required: bool = False
+
+
+SPECS: dict[str, KeySpec] = {
+    spec.name: spec
+    for spec in [
+        # Core profile
+        KeySpec("AllowOfflineTxForUnknownId", "false", boolean),
+        KeySpec("AuthorizationCacheEnabled", "false", boolean),
+        KeySpec("AuthorizeRemoteTxRequests", "true", boolean),
+        KeySpec("BlinkRepeat", "3", integer(0)),
+        KeySpec("ClockAlignedDataInterval", "0", integer(0)),
+        KeySpec("ConnectionTimeOut", "60", integer(0), reboot_required=True),
+        KeySpec("ConnectorPhaseRotation", "0.RST", csl()),
+        KeySpec("GetConfigurationMaxKeys", "50", integer(1), readonly=True),
+        KeySpec("HeartbeatInterval", "300", integer(0)),
+        KeySpec("LightIntensity", "100", integer(0, 100)),
+        KeySpec("LocalAuthorizeOffline", "true", boolean),
+        KeySpec("LocalPreAuthorize", "false", boolean),
+        KeySpec("MaxEnergyOnInvalidId", "0", integer(0)),
+        KeySpec("MeterValuesAlignedData", "Energy.Active.Import.Register", csl(MEASURANDS)),
+        KeySpec("MeterValuesAlignedDataMaxLength", "10", integer(0), readonly=True),
+        KeySpec(
+            "MeterValuesSampledData",
+            "Energy.Active.Import.Register,Power.Active.Import",
+            csl(MEASURANDS),
+        ),
+        KeySpec("MeterValuesSampledDataMaxLength", "10", integer(0), readonly=True),
+        KeySpec("MeterValueSampleInterval", "60", integer(0, 3600)),
+        KeySpec("MinimumStatusDuration", "0", integer(0)),
+        KeySpec("NumberOfConnectors", "1", integer(0), readonly=True),
+        KeySpec("ResetRetries", "3", integer(0)),
+        KeySpec("StopTransactionOnEVSideDisconnect", "true", boolean),
+        KeySpec("StopTransactionOnInvalidId", "true", boolean),
+        KeySpec("StopTxnAlignedData", "", csl(MEASURANDS)),
+        KeySpec("StopTxnAlignedDataMaxLength", "10", integer(0), readonly=True),
+        KeySpec("StopTxnSampledData", "", csl(MEASURANDS)),
+        KeySpec("StopTxnSampledDataMaxLength", "10", integer(0), readonly=True),
+        KeySpec(
+            "SupportedFeatureProfiles",
+            "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger",
+            csl(PROFILES),
+            readonly=True,
+        ),
+        KeySpec("TransactionMessageAttempts", "3", integer(0)),
+        KeySpec("TransactionMessageRetryInterval", "60", integer(0)),
+        KeySpec("UnlockConnectorOnEVSideDisconnect", "true", boolean),
+        KeySpec("WebSocketPingInterval", "60", integer(0)),
+        # Local Auth List Management profile
+        KeySpec("LocalAuthListEnabled", "true", boolean),
+        KeySpec("LocalAuthListMaxLength", "1000", integer(0), readonly=True),
+        KeySpec("SendLocalListMaxLength", "100", integer(0), readonly=True),
+        # Reservation profile
+        KeySpec("ReserveConnectorZeroSupported", "false", boolean, readonly=True),
+        # Smart Charging profile
+        KeySpec("ChargeProfileMaxStackLevel", "10", integer(1, 100), readonly=True),
+        KeySpec(
+            "ChargingScheduleAllowedChargingRateUnit", "Current,Power", csl({"Current", "Power"}), readonly=True
+        ),
+        KeySpec("ChargingScheduleMaxPeriods", "24", integer(1), readonly=True),
+        KeySpec("ConnectorSwitch3to1PhaseSupported", "false", boolean, readonly=True),
+        KeySpec("MaxChargingProfilesInstalled", "10", integer(1, 100), readonly=True),
+    ]
+}
+
+
+def all_values(store: Store, cp_id: str) -> list[dict[str, Any]]:
+    """Every known key with its value (stored or default), then unknown stored keys."""
+    stored = store.redis.hgetall(store.keys.config(cp_id))
+    entries = [
+        {"key": name, "value": stored.get(name, spec.default), "readonly": spec.readonly}
+        for name, spec in SPECS.items()
+    ]
+    entries += [
+        {"key": name, "value": value, "readonly": False}
+        for name, value in sorted(stored.items())
+        if name not in SPECS
+    ]
+    return entries
+
+
+def get_value(store: Store, cp_id: str, key: str) -> str | None:
+    value = store.redis.hget(store.keys.config(cp_id), key)
+    if value is None and key in SPECS:
+        return SPECS[key].default
+    return value
+
+
+def validate(key: str, value: str) -> KeySpec | None:
+    """Raise `ConfigurationError` if an operator may not set `key` to `value`."""
+    spec = SPECS.get(key)
+    if spec is None:
+        any_string(value)
+        return None
+    if spec.readonly:
+        raise ConfigurationError(f"{key} is read-only")
+    spec.check(value)
+    return spec
+
+
+def set_value(store: Store, cp_id: str, key: str, value: str) -> KeySpec | None:
+    """Validate and store one value; returns the key's spec (None for a vendor key)."""
+    spec = validate(key, value)
+    store.redis.hset(store.keys.config(cp_id), key, value)
+    return spec
+
+
+def sync_from_charger(store: Store, cp_id: str, entries: list[dict[str, Any]]) -> None:
+    """Store what the charger reported (GetConfiguration.conf configurationKey)."""
+    values = {e["key"]: e["value"] for e in entries if e.get("value") is not None}
+    if values:
+        store.redis.hset(store.keys.config(cp_id), mapping=values)

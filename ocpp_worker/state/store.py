@@ -1,0 +1,35 @@
+"""The handle every state function takes: one Redis client, the key names, the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from ocpp_worker.config import Settings, get_settings
+from ocpp_worker.state.keys import Keys
+
+
+@dataclass
+class Store:
+    redis: redis.Redis
+    settings: Settings
+    keys: Keys = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = Keys(self.settings.key_prefix)
+
+    @classmethod
+    def connect(cls, settings: Settings | None = None) -> Store:
+        """A store on a pooled, decoding Redis client for these settings."""
+        settings = settings or get_settings()
+        client = redis.Redis.from_url(
+            settings.redis_url, decode_responses=True, health_check_interval=30
+        )
+        return cls(client, settings)
+
+
+def strings(mapping: dict[str, Any]) -> dict[str, str]:
+    """A hash mapping without empty values, every value a string (Redis stores strings)."""
+    return {k: str(v) for k, v in mapping.items() if v is not None and v != ""}
