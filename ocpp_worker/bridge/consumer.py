@@ -1,0 +1,174 @@
+"""Read the inbound stream as a member of the ``bridges`` consumer group.
+
+* A CALL from a charger becomes the Celery task ``ocpp.v16.<Action>``.
+* A CALLRESULT/CALLERROR answering one of our CALLs resolves the AsyncResult whose
+  id is the OCPP message id, which the API is waiting on.
+* A frame we cannot read is answered here (CALLERROR or close code), with no Celery
+  round trip.
+
+An entry is acknowledged and deleted only after it was handled. Entries a dead
+bridge left pending are claimed by the living after `CLAIM_IDLE_MS`, so several
+bridges can run and none of them can lose a frame by dying. A redelivered CALL is
+harmless: the handlers are idempotent per (charger, message id).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+from celery import Celery, states
+
+from ocpp_worker import transport
+from ocpp_worker.protocol import errors, frames, validation
+from ocpp_worker.protocol.actions import CHARGER_INITIATED, CSMS_INITIATED
+from ocpp_worker.state.store import Store
+
+log = logging.getLogger(__name__)
+
+GROUP = "bridges"
+BATCH = 200
+CLAIM_IDLE_MS = 15_000
+CLAIM_EVERY_S = 5.0
+
+
+def call_outcome(kind: str, **fields: Any) -> dict[str, Any]:
+    """What the API finds in the AsyncResult of one of its CALLs.
+
+    kind: ``result`` (payload), ``error`` (the charger's CALLERROR), ``invalid`` (the
+    answer breaks the response schema) or ``abandoned`` (the charger went away).
+    """
+    return {"kind": kind, **fields}
+
+
+class Bridge:
+    def __init__(self, store: Store, app: Celery, name: str | None = None) -> None:
+        self.store = store
+        self.app = app
+        self.keys = store.keys
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._last_claim = 0.0
+
+    def ensure_group(self) -> None:
+        try:
+            self.store.redis.xgroup_create(self.keys.inbound, GROUP, id="0", mkstream=True)
+        except Exception as exc:  # BUSYGROUP: it exists already
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def run(self, stop: threading.Event) -> None:
+        self.ensure_group()
+        log.info("bridge %s reading %s", self.name, self.keys.inbound)
+        while not stop.is_set():
+            self.step(block_ms=1000)
+
+    def step(self, block_ms: int = 1000) -> int:
+        """Handle one batch (claimed or new); returns how many entries were handled."""
+        entries: list[tuple[str, dict[str, str]]] = []
+        if time.monotonic() - self._last_claim > CLAIM_EVERY_S:
+            self._last_claim = time.monotonic()
+            claimed = self.store.redis.xautoclaim(
+                self.keys.inbound, GROUP, self.name, CLAIM_IDLE_MS, "0-0", count=BATCH
+            )
+            entries = [e for e in claimed[1] if e[1]]
+            if entries:
+                log.warning("bridge %s reclaimed %d frames of a dead bridge", self.name, len(entries))
+        if not entries:
+            reply = self.store.redis.xreadgroup(
+                GROUP, self.name, {self.keys.inbound: ">"}, count=BATCH, block=block_ms
+            )
+            entries = reply[0][1] if reply else []
+        for _, fields in entries:
+            try:
+                self.handle(fields)
+            except Exception:
+                log.exception("bridge could not handle %r", fields)
+        if entries:
+            ids = [entry_id for entry_id, _ in entries]
+            pipe = self.store.redis.pipeline(transaction=False)
+            pipe.xack(self.keys.inbound, GROUP, *ids)
+            pipe.xdel(self.keys.inbound, *ids)
+            pipe.execute()
+        return len(entries)
+
+    # -- one entry ----------------------------------------------------------
+    def handle(self, fields: dict[str, str]) -> None:
+        kind = fields.get("kind", transport.FRAME)
+        if kind == transport.ABANDONED:
+            for unique_id in filter(None, fields.get("ids", "").split(",")):
+                self.resolve(unique_id, call_outcome("abandoned", reason=fields.get("reason", "")))
+            return
+        cp_id, gateway = fields["cp"], fields["gw"]
+        try:
+            frame = frames.parse(fields["frame"])
+        except frames.FrameError as exc:
+            self.answer_bad_frame(cp_id, gateway, fields.get("conn", ""), exc)
+            return
+        if isinstance(frame, frames.Call):
+            self.dispatch_call(cp_id, gateway, frame)
+        else:
+            self.resolve_answer(cp_id, fields.get("action", ""), frame)
+
+    def answer_bad_frame(self, cp_id: str, gateway: str, conn: str, exc: frames.FrameError) -> None:
+        log.warning("bad frame from %s: %s", cp_id, exc.reason)
+        if exc.unique_id is not None:
+            reply = frames.call_error(exc.unique_id, exc.error_code, exc.reason)
+            self.send(gateway, cp_id, reply)
+        else:
+            transport.to_gateway(
+                self.store.redis,
+                self.keys,
+                gateway,
+                transport.CLOSE,
+                cp=cp_id,
+                conn=conn,
+                code=exc.close_code,
+                reason=exc.reason[:120],
+            )
+
+    def dispatch_call(self, cp_id: str, gateway: str, call: frames.Call) -> None:
+        if call.action in CHARGER_INITIATED:
+            envelope = {"cp": cp_id, "gw": gateway, "id": call.unique_id, "payload": call.payload}
+            self.app.send_task(f"ocpp.v16.{call.action}", args=[envelope])
+            return
+        if call.action in CSMS_INITIATED:
+            error: errors.OcppError = errors.NotSupportedError(
+                f"{call.action} is sent by a central system, not a charge point"
+            )
+        else:
+            error = errors.NotImplementedActionError(f"unknown action {call.action}")
+        self.send(gateway, cp_id, frames.call_error(call.unique_id, error.code, error.description))
+
+    def resolve_answer(self, cp_id: str, action: str, answer: frames.Frame) -> None:
+        if not action:
+            log.warning("stray %s %s from %s: no CALL of ours is waiting for it",
+                        type(answer).__name__, answer.unique_id, cp_id)
+            return
+        if isinstance(answer, frames.CallError):
+            outcome = call_outcome(
+                "error",
+                errorCode=answer.error_code,
+                errorDescription=answer.error_description,
+                errorDetails=answer.error_details,
+            )
+        else:
+            assert isinstance(answer, frames.CallResult)
+            try:
+                validation.validate("response", action, answer.payload)
+                outcome = call_outcome("result", payload=answer.payload)
+            except errors.OcppError as exc:
+                outcome = call_outcome(
+                    "invalid", errorCode=exc.code, errorDescription=exc.description, payload=answer.payload
+                )
+        self.resolve(answer.unique_id, outcome)
+
+    def resolve(self, unique_id: str, outcome: dict[str, Any]) -> None:
+        self.app.backend.store_result(unique_id, outcome, states.SUCCESS)
+
+    def send(self, gateway: str, cp_id: str, frame: str) -> None:
+        transport.to_gateway(self.store.redis, self.keys, gateway, transport.SEND, cp=cp_id, frame=frame)

@@ -1,0 +1,154 @@
+"""CSMS-initiated calls: send one CALL to a charger and wait for its answer.
+
+The CALL goes to the outbox of the gateway holding the charger; the answer comes
+back through the bridge, which resolves the Celery AsyncResult whose id is the OCPP
+message id. So any API process can wait for any charger, wherever its socket is.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.result import AsyncResult
+
+from ocpp_worker import transport
+from ocpp_worker.protocol import errors, frames, validation
+from ocpp_worker.protocol.actions import CSMS_INITIATED
+from ocpp_worker.state import chargepoints, configuration
+from ocpp_worker.state.store import Store
+
+
+class CallFailed(Exception):
+    """A CSMS-initiated call did not produce an answer payload."""
+
+
+class UnknownAction(CallFailed):
+    """The action is not one a central system sends in OCPP 1.6."""
+
+
+class InvalidPayload(CallFailed):
+    """The payload breaks the action's 1.6 request schema; nothing was sent."""
+
+    def __init__(self, error: errors.OcppError) -> None:
+        super().__init__(error.description)
+        self.error = error
+
+
+class UnknownChargePoint(CallFailed):
+    """No charger with this id has ever connected."""
+
+
+class ChargePointOffline(CallFailed):
+    """The charger is known but not connected (or went away while we waited)."""
+
+
+class CallTimeout(CallFailed):
+    """The charger did not answer in time."""
+
+
+class CallRejected(CallFailed):
+    """The charger answered with a CALLERROR, or with a payload that breaks the schema."""
+
+    def __init__(self, error_code: str, description: str, details: Any = None) -> None:
+        super().__init__(f"{error_code}: {description}")
+        self.error_code = error_code
+        self.description = description
+        self.details = details if details is not None else {}
+
+
+# Keep stored state in step with what the charger accepted.
+AfterResult = Callable[[Store, str, dict[str, Any], dict[str, Any]], None]
+
+
+def _after_change_configuration(store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]) -> None:
+    if answer.get("status") in {"Accepted", "RebootRequired"}:
+        store.redis.hset(store.keys.config(cp_id), request["key"], request["value"])
+
+
+def _after_get_configuration(store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]) -> None:
+    configuration.sync_from_charger(store, cp_id, answer.get("configurationKey") or [])
+
+
+AFTER_RESULT: dict[str, AfterResult] = {
+    "ChangeConfiguration": _after_change_configuration,
+    "GetConfiguration": _after_get_configuration,
+}
+
+
+def connection_of(store: Store, cp_id: str) -> dict[str, str]:
+    """The charger's gateway registration, or the reason there is none."""
+    registration: dict[str, str] = store.redis.hgetall(store.keys.client(cp_id))
+    if registration.get("gateway"):
+        return registration
+    if chargepoints.get(store, cp_id) is None:
+        raise UnknownChargePoint(f"charge point {cp_id} has never connected")
+    raise ChargePointOffline(f"charge point {cp_id} is not connected")
+
+
+def call(
+    store: Store,
+    app: Celery,
+    cp_id: str,
+    action: str,
+    payload: dict[str, Any],
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Send `action` to `cp_id` and return the charger's CALLRESULT payload.
+
+    Raises a `CallFailed` subclass for every other outcome.
+    """
+    if action not in CSMS_INITIATED:
+        raise UnknownAction(f"{action} is not a central-system action in OCPP 1.6")
+    try:
+        validation.validate("request", action, payload)
+    except errors.OcppError as exc:
+        raise InvalidPayload(exc) from None
+    gateway = connection_of(store, cp_id)["gateway"]
+    timeout = store.settings.call_timeout if timeout is None else timeout
+    unique_id = str(uuid.uuid4())
+    result = AsyncResult(unique_id, app=app)
+    app.backend.add_pending_result(result)  # subscribe before the answer can exist
+    try:
+        transport.to_gateway(
+            store.redis,
+            store.keys,
+            gateway,
+            transport.CALL,
+            cp=cp_id,
+            id=unique_id,
+            action=action,
+            frame=frames.call(unique_id, action, payload),
+            deadline=f"{time.time() + timeout:.3f}",
+        )
+        try:
+            outcome: dict[str, Any] = result.get(timeout=timeout, interval=0.05)
+        except CeleryTimeoutError:
+            raise CallTimeout(f"charge point {cp_id} did not answer {action} within {timeout:g} s") from None
+    finally:
+        app.backend.remove_pending_result(result)
+        result.forget()
+    kind = outcome.get("kind")
+    if kind == "result":
+        answer: dict[str, Any] = outcome["payload"]
+        after = AFTER_RESULT.get(action)
+        if after is not None:
+            after(store, cp_id, payload, answer)
+        return answer
+    if kind == "abandoned":
+        raise ChargePointOffline(f"charge point {cp_id} disconnected before answering {action}")
+    if kind == "invalid":
+        raise CallRejected(
+            outcome.get("errorCode", "FormationViolation"),
+            f"the charge point's answer breaks the {action} response schema: {outcome.get('errorDescription', '')}",
+            {"payload": outcome.get("payload")},
+        )
+    raise CallRejected(
+        outcome.get("errorCode", "GenericError"),
+        outcome.get("errorDescription", ""),
+        outcome.get("errorDetails"),
+    )

@@ -1,0 +1,28 @@
+"""``python -m ocpp_worker.gateway``: serve chargers until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from ocpp_worker.config import get_settings
+from ocpp_worker.gateway.server import Gateway, raise_open_file_limit
+from ocpp_worker.logs import setup_logging
+
+
+async def _serve() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await Gateway(get_settings()).run(stop)
+
+
+def main() -> None:
+    setup_logging("gateway")
+    raise_open_file_limit()
+    asyncio.run(_serve())
+
+
+if __name__ == "__main__":
+    main()

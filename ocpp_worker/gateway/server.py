@@ -1,0 +1,257 @@
+"""The gateway process: a websockets server for ``/ocpp/{chargePointId}`` with
+subprotocol ``ocpp1.6``, one reader of its Redis outbox, and the registry refresh.
+
+Per process there is one pool of Redis connections and one blocking reader, however
+many chargers are connected (python-websockets' "one Redis reader per process").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import logging
+import os
+import socket
+import time
+import uuid
+from urllib.parse import unquote
+
+import redis.asyncio as aioredis
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from ocpp_worker import timeutil, transport
+from ocpp_worker.config import Settings
+from ocpp_worker.gateway import registry
+from ocpp_worker.gateway.session import OutgoingCall, Session
+from ocpp_worker.state.keys import Keys
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOLS = ["ocpp1.6"]
+MAX_IDENTITY_LENGTH = 48  # chargeBoxIdentity is CiString48Type (OCPP 1.6 §6.1)
+INBOUND_MAXLEN = 1_000_000  # a safety cap should every bridge be down for long
+REFRESH_EVERY_S = 10.0
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_REPLACED = 1000
+
+
+def identity_from_path(path: str) -> str | None:
+    """The charger id: the URL-decoded last segment of /ocpp/…/{id}."""
+    path = path.split("?", 1)[0]
+    if not path.startswith("/ocpp/"):
+        return None
+    identity = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+    if not identity or identity == "ocpp" or len(identity) > MAX_IDENTITY_LENGTH:
+        return None
+    return identity
+
+
+class Gateway:
+    def __init__(self, settings: Settings, redis_client: aioredis.Redis | None = None) -> None:
+        self.settings = settings
+        self.keys = Keys(settings.key_prefix)
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.redis = redis_client or aioredis.Redis(
+            connection_pool=aioredis.BlockingConnectionPool.from_url(
+                settings.redis_url, decode_responses=True, max_connections=64, timeout=None
+            )
+        )
+        self.sessions: dict[str, Session] = {}
+        self.server: Server | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        async with serve(
+            self.handle,
+            self.settings.ws_host,
+            self.settings.ws_port,
+            subprotocols=SUBPROTOCOLS,  # type: ignore[list-item]
+            process_request=self.process_request,
+            max_size=self.settings.max_frame_bytes,
+            max_queue=64,
+        ) as server:
+            self.server = server
+            await registry.refresh(self.redis, self.keys, self.id, [], self.settings.client_ttl)
+            background = [
+                asyncio.create_task(self.read_outbox(), name="outbox"),
+                asyncio.create_task(self.keep_registered(), name="refresh"),
+            ]
+            port = next(iter(server.sockets)).getsockname()[1]
+            log.info("gateway %s listening on %s:%s", self.id, self.settings.ws_host, port)
+            if ready is not None:
+                ready.set()
+            await stop.wait()
+            log.info("gateway %s stopping: closing %d connections", self.id, len(self.sessions))
+            for task in background:
+                task.cancel()
+            server.close()  # closes every connection with 1001 (going away)
+            await server.wait_closed()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrem(self.keys.gateways, self.id)
+        pipe.delete(self.keys.gateway_outbox(self.id))
+        await pipe.execute()
+        await self.redis.aclose()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(next(iter(self.server.sockets)).getsockname()[1])
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path == "/healthz":
+            return connection.respond(http.HTTPStatus.OK, f"ok {len(self.sessions)} chargers\n")
+        if identity_from_path(request.path) is None:
+            return connection.respond(
+                http.HTTPStatus.NOT_FOUND, "connect to /ocpp/{chargePointId}\n"
+            )
+        return None
+
+    # -- one connection -----------------------------------------------------
+    async def handle(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        cp_id = identity_from_path(ws.request.path)
+        assert cp_id is not None
+        session = Session(ws, cp_id, uuid.uuid4().hex)
+        replaced = self.sessions.get(cp_id)
+        self.sessions[cp_id] = session
+        if replaced is not None:
+            await self._close_replaced(replaced)
+        remote = ws.remote_address[0] if ws.remote_address else ""
+        previous = await registry.register(
+            self.redis,
+            self.keys,
+            cp_id,
+            {
+                "gateway": self.id,
+                "conn": session.conn_id,
+                "connectedAt": timeutil.iso(timeutil.utc_now()),
+                "remote": str(remote),
+            },
+            self.settings.client_ttl,
+        )
+        if previous.get("gateway") and previous["gateway"] != self.id:
+            transport_fields = {"cp": cp_id, "conn": previous.get("conn", ""), "code": CLOSE_REPLACED,
+                                "reason": "replaced by a newer connection"}
+            await self.redis.xadd(
+                self.keys.gateway_outbox(previous["gateway"]),
+                {"op": transport.CLOSE, **{k: str(v) for k, v in transport_fields.items()}},
+            )
+        log.info("%s connected from %s", cp_id, remote)
+        try:
+            async for message in ws:
+                if isinstance(message, bytes):
+                    await ws.close(CLOSE_UNSUPPORTED_DATA, "OCPP-J uses text frames")
+                    break
+                await self.forward(session, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            await self._disconnected(session)
+
+    async def forward(self, session: Session, text: str) -> None:
+        fields = {
+            "kind": transport.FRAME,
+            "cp": session.cp_id,
+            "gw": self.id,
+            "conn": session.conn_id,
+            "frame": text,
+            "ts": f"{time.time():.3f}",
+        }
+        action = session.answered_action(text)
+        if action:
+            fields["action"] = action
+        await self.redis.xadd(self.keys.inbound, fields, maxlen=INBOUND_MAXLEN, approximate=True)
+
+    async def _close_replaced(self, old: Session) -> None:
+        log.info("%s reconnected: closing the older connection", old.cp_id)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(old.ws.close(CLOSE_REPLACED, "replaced by a newer connection"), 5)
+
+    async def _disconnected(self, session: Session) -> None:
+        if self.sessions.get(session.cp_id) is session:
+            del self.sessions[session.cp_id]
+        abandoned = session.abandon()
+        try:
+            await registry.unregister(self.redis, self.keys, session.cp_id, session.conn_id)
+            if abandoned:
+                await self.redis.xadd(
+                    self.keys.inbound,
+                    {
+                        "kind": transport.ABANDONED,
+                        "cp": session.cp_id,
+                        "ids": ",".join(abandoned),
+                        "reason": "the charge point disconnected",
+                    },
+                )
+        except Exception:
+            log.exception("%s: could not record the disconnect", session.cp_id)
+        log.info("%s disconnected (%s)", session.cp_id, session.ws.close_code)
+
+    # -- background -----------------------------------------------------------
+    async def read_outbox(self) -> None:
+        """The only reader of this gateway's outbox: deliver frames and commands."""
+        stream = self.keys.gateway_outbox(self.id)
+        last_id = "0-0"
+        reader = aioredis.Redis.from_url(self.settings.redis_url, decode_responses=True)
+        try:
+            while True:
+                try:
+                    reply = await reader.xread({stream: last_id}, count=500, block=1000)
+                except (aioredis.ConnectionError, aioredis.TimeoutError):
+                    log.warning("outbox read failed; retrying in 1 s")
+                    await asyncio.sleep(1)
+                    continue
+                for _, entries in reply:
+                    for entry_id, fields in entries:
+                        last_id = entry_id
+                        try:
+                            self.deliver(fields)
+                        except Exception:
+                            log.exception("could not deliver %r", fields)
+        finally:
+            await reader.aclose()
+
+    def deliver(self, fields: dict[str, str]) -> None:
+        session = self.sessions.get(fields.get("cp", ""))
+        op = fields.get("op")
+        if session is None:
+            log.info("%s is not connected here; dropped a %s", fields.get("cp"), op)
+            return
+        if op == transport.SEND:
+            session.send(fields["frame"])
+        elif op == transport.CALL:
+            session.call(
+                OutgoingCall(fields["id"], fields["action"], fields["frame"], float(fields["deadline"]))
+            )
+        elif op == transport.CLOSE:
+            if fields.get("conn") in ("", session.conn_id):
+                code = int(fields.get("code", 1000))
+                asyncio.create_task(session.ws.close(code, fields.get("reason", "")))
+
+    async def keep_registered(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_EVERY_S)
+            try:
+                await registry.refresh(
+                    self.redis, self.keys, self.id, list(self.sessions), self.settings.client_ttl
+                )
+            except Exception:
+                log.exception("registry refresh failed")
+
+
+def raise_open_file_limit() -> None:
+    """Each charger is a socket: lift the soft limit on open files to the hard one."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+

@@ -1,0 +1,103 @@
+"""One charger connection: its writer, and the flow control of our CALLs to it.
+
+OCPP-J 1.6 §4.1.1 allows one outstanding CALL per direction. The charger's CALLs
+are answered as they come; ours are sent one at a time: a CALL waits in `waiting`
+until the previous one is answered or reaches its deadline (the API has given up
+by then). Because the gateway knows which CALL is outstanding, it tags the
+charger's answer with that CALL's action, which a 1.6 CALLRESULT does not carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+log = logging.getLogger(__name__)
+
+# [3,"id",…] or [4,"id",…]: enough to match an answer without parsing the whole frame.
+_ANSWER = re.compile(r'^\s*\[\s*([34])\s*,\s*"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass
+class OutgoingCall:
+    unique_id: str
+    action: str
+    frame: str
+    deadline: float  # time.time() after which nobody waits for the answer
+
+
+class Session:
+    def __init__(self, ws: ServerConnection, cp_id: str, conn_id: str) -> None:
+        self.ws = ws
+        self.cp_id = cp_id
+        self.conn_id = conn_id
+        self.outgoing: asyncio.Queue[str] = asyncio.Queue()
+        self.pending: OutgoingCall | None = None
+        self.waiting: deque[OutgoingCall] = deque()
+        self._expiry: asyncio.TimerHandle | None = None
+        self.writer = asyncio.create_task(self._write(), name=f"writer-{cp_id}")
+
+    # -- to the charger --------------------------------------------------------
+    def send(self, frame: str) -> None:
+        self.outgoing.put_nowait(frame)
+
+    def call(self, outgoing: OutgoingCall) -> None:
+        """Send our CALL now, or after the one outstanding."""
+        self.waiting.append(outgoing)
+        if self.pending is None:
+            self._next_call()
+
+    def _next_call(self) -> None:
+        self.pending = None
+        while self.waiting:
+            candidate = self.waiting.popleft()
+            remaining = candidate.deadline - time.time()
+            if remaining > 0:
+                self.pending = candidate
+                self._expiry = asyncio.get_running_loop().call_later(remaining, self._expire)
+                self.send(candidate.frame)
+                return
+            log.info("%s: dropped %s %s, its caller gave up", self.cp_id, candidate.action, candidate.unique_id)
+
+    def _expire(self) -> None:
+        if self.pending is not None:
+            log.info("%s: no answer to %s %s", self.cp_id, self.pending.action, self.pending.unique_id)
+        self._next_call()
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                frame = await self.outgoing.get()
+                await self.ws.send(frame)
+        except ConnectionClosed:
+            pass
+
+    # -- from the charger ------------------------------------------------------
+    def answered_action(self, text: str) -> str:
+        """If `text` answers our outstanding CALL, release the next one and return the
+        action it answers; otherwise ''."""
+        match = _ANSWER.match(text)
+        if match is None or self.pending is None or match.group(2) != self.pending.unique_id:
+            return ""
+        action = self.pending.action
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._next_call()
+        return action
+
+    # -- end -------------------------------------------------------------------
+    def abandon(self) -> list[str]:
+        """Stop writing; the ids of our CALLs that will now get no answer."""
+        self.writer.cancel()
+        if self._expiry is not None:
+            self._expiry.cancel()
+        calls = ([self.pending] if self.pending else []) + list(self.waiting)
+        self.pending, self.waiting = None, deque()
+        return [c.unique_id for c in calls if c.deadline > time.time()]

@@ -1,0 +1,13 @@
+"""One logging setup for every process: level from LOG_LEVEL, process role in each line."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+
+def setup_logging(role: str) -> None:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format=f"%(asctime)s %(levelname)s {role} %(name)s: %(message)s",
+    )

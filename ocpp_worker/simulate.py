@@ -1,0 +1,247 @@
+"""A charge-point simulator built on the `ocpp` package's client side.
+
+    python -m ocpp_worker.simulate --id CP001 --session
+
+boots, reports its connectors, heartbeats and runs a charging session (Authorize →
+StartTransaction → MeterValues → StopTransaction) against the gateway. Without
+``--exit`` it then stays connected and answers the central system's calls: remote
+start/stop, configuration, reset, trigger, unlock, availability, data transfer.
+The tests use `SimulatedChargePoint` as their real charger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import websockets
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import (
+    Action,
+    AvailabilityStatus,
+    ChargePointErrorCode,
+    ChargePointStatus,
+    ClearCacheStatus,
+    ConfigurationStatus,
+    DataTransferStatus,
+    RemoteStartStopStatus,
+    ResetStatus,
+    TriggerMessageStatus,
+    UnlockStatus,
+)
+
+log = logging.getLogger("simulator")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
+    """A charger with `connectors` connectors and a plain energy meter."""
+
+    def __init__(self, cp_id: str, connection: Any, connectors: int = 2, **kwargs: Any) -> None:
+        super().__init__(cp_id, connection, **kwargs)
+        self.connectors = connectors
+        self.meter_wh = 0
+        self.transactions: dict[int, int] = {}  # connector -> transaction id
+        self.configuration: dict[str, str] = {"HeartbeatInterval": "300", "MeterValueSampleInterval": "60"}
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        self.background: set[asyncio.Task[Any]] = set()
+
+    def _later(self, coro: Any) -> None:
+        """Run a follow-up CALL after our reply went out (the spec's order)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    # -- what the charger sends ---------------------------------------------------
+    async def boot(self) -> call_result.BootNotification:
+        reply = await self.call(
+            call.BootNotification(
+                charge_point_vendor="OpenCSMS",
+                charge_point_model="Simulator",
+                charge_point_serial_number=f"SIM-{self.id}",
+                firmware_version="1.0.0",
+            )
+        )
+        for connector in range(self.connectors + 1):
+            await self.status(connector, ChargePointStatus.available)
+        return reply
+
+    async def status(self, connector: int, status: str) -> None:
+        await self.call(
+            call.StatusNotification(
+                connector_id=connector,
+                error_code=ChargePointErrorCode.no_error,
+                status=status,
+                timestamp=now(),
+            )
+        )
+
+    async def start_session(self, connector: int, id_tag: str) -> int:
+        await self.status(connector, ChargePointStatus.preparing)
+        reply = await self.call(
+            call.StartTransaction(
+                connector_id=connector, id_tag=id_tag, meter_start=self.meter_wh, timestamp=now()
+            )
+        )
+        self.transactions[connector] = reply.transaction_id
+        await self.status(connector, ChargePointStatus.charging)
+        return int(reply.transaction_id)
+
+    async def meter(self, connector: int, wh: int = 1500) -> None:
+        self.meter_wh += wh
+        await self.call(
+            call.MeterValues(
+                connector_id=connector,
+                transaction_id=self.transactions.get(connector),
+                meter_value=[
+                    {
+                        "timestamp": now(),
+                        "sampledValue": [
+                            {"value": str(self.meter_wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                            {"value": "11000", "measurand": "Power.Active.Import", "unit": "W"},
+                        ],
+                    }
+                ],
+            )
+        )
+
+    async def stop_session(self, connector: int, reason: str = "Local") -> None:
+        tx_id = self.transactions.pop(connector)
+        await self.call(
+            call.StopTransaction(
+                meter_stop=self.meter_wh, timestamp=now(), transaction_id=tx_id, reason=reason
+            )
+        )
+        await self.status(connector, ChargePointStatus.finishing)
+        await self.status(connector, ChargePointStatus.available)
+
+    async def session(self, connector: int = 1, id_tag: str = "DEMO-TAG", samples: int = 3) -> int:
+        authorized = await self.call(call.Authorize(id_tag=id_tag))
+        log.info("%s: idTag %s is %s", self.id, id_tag, authorized.id_tag_info["status"])
+        tx_id = await self.start_session(connector, id_tag)
+        for _ in range(samples):
+            await self.meter(connector)
+        await self.stop_session(connector)
+        return tx_id
+
+    # -- what the charger answers ---------------------------------------------------
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, id_tag: str, connector_id: int | None = None, **kw: Any) -> Any:
+        self.received.append(("RemoteStartTransaction", {"id_tag": id_tag, "connector_id": connector_id}))
+        connector = connector_id or 1
+        if connector in self.transactions:
+            return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
+        self._later(self.start_session(connector, id_tag))
+        return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
+
+    @on(Action.remote_stop_transaction)
+    def on_remote_stop(self, transaction_id: int, **kw: Any) -> Any:
+        self.received.append(("RemoteStopTransaction", {"transaction_id": transaction_id}))
+        for connector, tx_id in self.transactions.items():
+            if tx_id == transaction_id:
+                self._later(self.stop_session(connector, "Remote"))
+                return call_result.RemoteStopTransaction(status=RemoteStartStopStatus.accepted)
+        return call_result.RemoteStopTransaction(status=RemoteStartStopStatus.rejected)
+
+    @on(Action.get_configuration)
+    def on_get_configuration(self, key: list[str] | None = None, **kw: Any) -> Any:
+        wanted = key or sorted(self.configuration)
+        known = [{"key": k, "readonly": False, "value": self.configuration[k]} for k in wanted if k in self.configuration]
+        unknown = [k for k in wanted if k not in self.configuration]
+        return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
+
+    @on(Action.change_configuration)
+    def on_change_configuration(self, key: str, value: str, **kw: Any) -> Any:
+        self.received.append(("ChangeConfiguration", {"key": key, "value": value}))
+        self.configuration[key] = value
+        return call_result.ChangeConfiguration(status=ConfigurationStatus.accepted)
+
+    @on(Action.reset)
+    def on_reset(self, type: str, **kw: Any) -> Any:
+        self.received.append(("Reset", {"type": type}))
+        return call_result.Reset(status=ResetStatus.accepted)
+
+    @on(Action.unlock_connector)
+    def on_unlock(self, connector_id: int, **kw: Any) -> Any:
+        return call_result.UnlockConnector(status=UnlockStatus.unlocked)
+
+    @on(Action.change_availability)
+    def on_change_availability(self, connector_id: int, type: str, **kw: Any) -> Any:
+        return call_result.ChangeAvailability(status=AvailabilityStatus.accepted)
+
+    @on(Action.clear_cache)
+    def on_clear_cache(self, **kw: Any) -> Any:
+        return call_result.ClearCache(status=ClearCacheStatus.accepted)
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, **kw: Any) -> Any:
+        return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+
+    @on(Action.trigger_message)
+    def on_trigger(self, requested_message: str, connector_id: int | None = None, **kw: Any) -> Any:
+        self.received.append(("TriggerMessage", {"requested_message": requested_message}))
+        if requested_message == "Heartbeat":
+            self._later(self.call(call.Heartbeat()))
+        elif requested_message == "StatusNotification":
+            self._later(self.status(connector_id or 0, ChargePointStatus.available))
+        elif requested_message == "BootNotification":
+            self._later(self.boot())
+        elif requested_message == "MeterValues":
+            self._later(self.meter(connector_id or 1, 0))
+        else:
+            return call_result.TriggerMessage(status=TriggerMessageStatus.not_implemented)
+        return call_result.TriggerMessage(status=TriggerMessageStatus.accepted)
+
+
+async def run(args: argparse.Namespace) -> int:
+    url = f"{args.url.rstrip('/')}/{args.id}"
+    async with websockets.connect(url, subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
+        cp = SimulatedChargePoint(args.id, ws, connectors=args.connectors)
+        listener = asyncio.create_task(cp.start())
+        boot = await cp.boot()
+        print(f"{args.id}: BootNotification {boot.status}, heartbeat every {boot.interval} s")
+        heartbeat = await cp.call(call.Heartbeat())
+        print(f"{args.id}: Heartbeat, central system time {heartbeat.current_time}")
+        if args.session:
+            tx_id = await cp.session(1, args.id_tag, args.samples)
+            print(f"{args.id}: charging session done, transaction {tx_id}, meter {cp.meter_wh} Wh")
+        if args.exit:
+            listener.cancel()
+            return 0
+        print(f"{args.id}: connected to {url}; answering the central system (Ctrl-C to stop)")
+        while True:
+            await asyncio.sleep(boot.interval or 300)
+            await cp.call(call.Heartbeat())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--id", default="CP001", help="charge point identity (default CP001)")
+    parser.add_argument("--url", default="ws://localhost:9000/ocpp", help="gateway URL without the id")
+    parser.add_argument("--connectors", type=int, default=2)
+    parser.add_argument("--session", action="store_true", help="run one charging session after boot")
+    parser.add_argument("--id-tag", default="DEMO-TAG")
+    parser.add_argument("--samples", type=int, default=3, help="MeterValues per session")
+    parser.add_argument("--exit", action="store_true", help="disconnect when done instead of staying online")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every frame")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    try:
+        return asyncio.run(run(args))
+    except KeyboardInterrupt:
+        return 0
+    except (OSError, websockets.exceptions.InvalidHandshake) as exc:
+        print(f"cannot connect to {args.url}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
