@@ -38,9 +38,6 @@ task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = int(os.environ.get("OCPP_WORKER_PREFETCH", "4"))
 
-# Charger CALLs are answered over the gateway, not through the result backend.
-task_ignore_result = True
-
 # Events for Flower.
 worker_send_task_events = True
 task_send_sent_event = True

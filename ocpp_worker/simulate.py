@@ -66,7 +66,7 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
             call.BootNotification(
                 charge_point_vendor="OpenCSMS",
                 charge_point_model="Simulator",
-                charge_point_serial_number=f"SIM-{self.id}",
+                charge_point_serial_number=f"SIM-{self.id}"[:25],
                 firmware_version="1.0.0",
             )
         )

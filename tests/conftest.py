@@ -1,0 +1,83 @@
+"""Test fixtures: everything real.
+
+* Redis: the server at REDIS_ADDR (default localhost:6379); this run's keys live under
+  a fresh prefix, deleted at the end.
+* Celery: pytest-celery's `celery_session_worker` (an in-process worker thread on the
+  real Redis broker) running our real app and tasks.
+* Gateway and bridge: real subprocesses (`python -m ocpp_worker.gateway|bridge`).
+* Chargers: `ocpp` package ChargePoints over WebSockets.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.stack import Stack, free_port
+
+# Settings are read once per process, so set this run's before anything imports them.
+PREFIX = f"ocpptest-{uuid.uuid4().hex[:10]}:"
+os.environ["OCPP_KEY_PREFIX"] = PREFIX
+os.environ["OCPP_WS_PORT"] = str(free_port())
+os.environ.setdefault("REDIS_ADDR", "localhost:6379")
+
+from ocpp_worker.celery_app import app as ocpp_app  # noqa: E402
+from ocpp_worker.config import get_settings  # noqa: E402
+from ocpp_worker.state.store import Store  # noqa: E402
+from tests.support.chargers import ChargerFactory  # noqa: E402
+
+
+def delete_prefix(store: Store, prefix: str) -> None:
+    keys = list(store.redis.scan_iter(match=f"{prefix}*", count=1000))
+    for i in range(0, len(keys), 500):
+        store.redis.delete(*keys[i : i + 500])
+
+
+@pytest.fixture(scope="session")
+def store() -> Iterator[Store]:
+    s = Store.connect(get_settings())
+    s.redis.ping()
+    yield s
+    delete_prefix(s, PREFIX)
+
+
+@pytest.fixture(scope="session")
+def celery_session_app():  # type: ignore[no-untyped-def]
+    """Our real app (not a test app), so the worker runs the real ocpp.v16.* tasks."""
+    import ocpp_worker.tasks  # noqa: F401  (registers the tasks)
+
+    return ocpp_app
+
+
+@pytest.fixture(scope="session")
+def celery_worker_parameters() -> dict[str, object]:
+    return {"queues": ["ocpp", "ocpp.metering"], "perform_ping_check": False, "concurrency": 1}
+
+
+@pytest.fixture(scope="session")
+def stack(store: Store, celery_session_worker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:  # type: ignore[no-untyped-def]
+    """Gateway + bridge subprocesses on this run's prefix, served by the session worker."""
+    s = Stack(PREFIX, Path(tmp_path_factory.mktemp("stack")), ws_port=int(os.environ["OCPP_WS_PORT"]))
+    try:
+        s.start_gateway()
+        s.start_bridge()
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+async def chargers(stack: Stack) -> AsyncIterator[ChargerFactory]:
+    factory = ChargerFactory(stack.ws_url)
+    yield factory
+    await factory.close_all()
+
+
+@pytest.fixture
+def cp_id(request: pytest.FixtureRequest) -> str:
+    """A charger id unique to the test."""
+    return f"CP-{request.node.name[5:25]}-{uuid.uuid4().hex[:6]}"

@@ -1,0 +1,44 @@
+"""Real chargers for tests: the `ocpp` package's ChargePoint over a real WebSocket
+(it validates every reply of ours against the official 1.6 schemas)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import websockets
+
+from ocpp_worker.simulate import SimulatedChargePoint
+
+
+class ChargerFactory:
+    def __init__(self, ws_url: str) -> None:
+        self.ws_url = ws_url
+        self._open: list[tuple[Any, asyncio.Task[Any]]] = []
+
+    async def connect(
+        self, cp_id: str, *, connectors: int = 2, boot: bool = True, timeout: float = 15
+    ) -> SimulatedChargePoint:
+        ws = await websockets.connect(f"{self.ws_url}/{cp_id}", subprotocols=["ocpp1.6"])  # type: ignore[list-item]
+        cp = SimulatedChargePoint(cp_id, ws, connectors=connectors, response_timeout=timeout)
+        listener = asyncio.create_task(cp.start())
+        self._open.append((ws, listener))
+        if boot:
+            await cp.boot()
+        return cp
+
+    async def close_all(self) -> None:
+        for ws, listener in self._open:
+            listener.cancel()
+            with contextlib.suppress(Exception):
+                await ws.close()
+        self._open.clear()
+
+
+@contextlib.asynccontextmanager
+async def raw_socket(ws_url: str, cp_id: str) -> AsyncIterator[Any]:
+    """A bare OCPP WebSocket for sending hand-made (malformed) frames."""
+    async with websockets.connect(f"{ws_url}/{cp_id}", subprotocols=["ocpp1.6"], max_size=None) as ws:  # type: ignore[list-item]
+        yield ws

@@ -1,0 +1,137 @@
+"""Start the real processes (gateway, bridge, celery workers) as subprocesses, each in
+its own process group, and stop them by PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ManagedProcess:
+    """One subprocess with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (a celery worker and its pool children)."""
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.alive():
+            self.kill(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill(signal.SIGKILL)
+                self.proc.wait(5)
+        self.kill(signal.SIGKILL)  # stragglers in the group
+        self._log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@dataclass
+class Stack:
+    """Gateway + bridge (+ workers) on their own key prefix and port."""
+
+    prefix: str
+    log_dir: Path
+    ws_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, ManagedProcess] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "OCPP_KEY_PREFIX": self.prefix,
+                "OCPP_WS_HOST": "127.0.0.1",
+                "OCPP_WS_PORT": str(self.ws_port),
+                "PYTHONUNBUFFERED": "1",
+                **self.extra_env,
+            }
+        )
+        return env
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}/ocpp"
+
+    def start(self, name: str, args: list[str]) -> ManagedProcess:
+        process = ManagedProcess(name, args, self.env, self.log_dir)
+        self.processes[name] = process
+        return process
+
+    def start_gateway(self) -> ManagedProcess:
+        process = self.start("gateway", [sys.executable, "-m", "ocpp_worker.gateway"])
+        self.wait_for(lambda: self._healthy(), "gateway /healthz", process)
+        return process
+
+    def start_bridge(self, name: str = "bridge") -> ManagedProcess:
+        return self.start(name, [sys.executable, "-m", "ocpp_worker.bridge"])
+
+    def start_worker(self, name: str, concurrency: int = 1) -> ManagedProcess:
+        process = self.start(
+            name,
+            [
+                sys.executable, "-m", "celery", "-A", "ocpp_worker", "worker",
+                "-Q", "ocpp,ocpp.metering", "-c", str(concurrency), "-n", f"{name}@%h",
+                "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+            ],
+        )
+        self.wait_for(lambda: "ready." in process.output(), f"{name} ready", process)
+        return process
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.ws_port}/healthz", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def wait_for(self, check, what: str, process: ManagedProcess, timeout: float = 30) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            if not process.alive():
+                raise RuntimeError(f"{process.name} died:\n{process.output()[-3000:]}")
+            time.sleep(0.1)
+        raise RuntimeError(f"timed out waiting for {what}:\n{process.output()[-3000:]}")
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
