@@ -1,0 +1,103 @@
+"""CSMS-initiated calls through gateway and bridge, correlated by OCPP message id."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from ocpp_worker import calls
+from ocpp_worker.celery_app import app
+from tests.support.chargers import raw_socket
+
+
+async def recv_json(ws, timeout: float = 5) -> list:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def test_call_and_answer_cross_on_the_wire(stack, store, cp_id):
+    """OCPP-J allows one outstanding CALL per direction: the charger may send its own
+    CALL while ours is open, and both must complete."""
+    async with raw_socket(stack.ws_url, cp_id) as ws:
+        await ws.send(json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+        await recv_json(ws)
+        pending = asyncio.create_task(
+            asyncio.to_thread(calls.call, store, app, cp_id, "Reset", {"type": "Soft"})
+        )
+        ours = await recv_json(ws)
+        assert ours[0] == 2 and ours[2] == "Reset" and ours[3] == {"type": "Soft"}
+        await ws.send(json.dumps([2, "hb-while-open", "Heartbeat", {}]))
+        assert (await recv_json(ws))[:2] == [3, "hb-while-open"]
+        await ws.send(json.dumps([3, ours[1], {"status": "Accepted"}]))
+        assert await pending == {"status": "Accepted"}
+
+
+async def test_one_outstanding_call_per_charger(stack, store, cp_id):
+    async with raw_socket(stack.ws_url, cp_id) as ws:
+        await ws.send(json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+        await recv_json(ws)
+        first = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "ClearCache", {}))
+        second = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "Reset", {"type": "Hard"}))
+        one = await recv_json(ws)
+        with pytest.raises(asyncio.TimeoutError):
+            await recv_json(ws, timeout=0.5)  # the other waits until the first is answered
+        reply = {"status": "Accepted"}
+        await ws.send(json.dumps([3, one[1], reply]))
+        other = await recv_json(ws)
+        assert {one[2], other[2]} == {"ClearCache", "Reset"}
+        await ws.send(json.dumps([3, other[1], {"status": "Rejected"}]))
+        results = {one[2]: "Accepted", other[2]: "Rejected"}
+        assert await first == {"status": results["ClearCache"]}
+        assert await second == {"status": results["Reset"]}
+
+
+async def test_callerror_answer_is_reported(stack, store, cp_id):
+    async with raw_socket(stack.ws_url, cp_id) as ws:
+        await ws.send(json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+        await recv_json(ws)
+        pending = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "ClearCache", {}))
+        ours = await recv_json(ws)
+        await ws.send(json.dumps([4, ours[1], "InternalError", "disk full", {"free": 0}]))
+        with pytest.raises(calls.CallRejected) as rejected:
+            await pending
+        assert (rejected.value.error_code, rejected.value.description, rejected.value.details) == (
+            "InternalError", "disk full", {"free": 0})
+
+
+async def test_schema_breaking_answer_is_rejected(stack, store, cp_id):
+    async with raw_socket(stack.ws_url, cp_id) as ws:
+        await ws.send(json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+        await recv_json(ws)
+        pending = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "ClearCache", {}))
+        ours = await recv_json(ws)
+        await ws.send(json.dumps([3, ours[1], {"status": "Maybe"}]))
+        with pytest.raises(calls.CallRejected) as rejected:
+            await pending
+        assert rejected.value.error_code == "PropertyConstraintViolation"
+
+
+async def test_disconnect_while_waiting_is_reported_at_once(stack, store, cp_id):
+    async with raw_socket(stack.ws_url, cp_id) as ws:
+        await ws.send(json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+        await recv_json(ws)
+        pending = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "ClearCache", {}))
+        await recv_json(ws)
+        started = time.monotonic()
+    with pytest.raises(calls.ChargePointOffline):
+        await pending
+    assert time.monotonic() - started < 2
+
+
+async def test_get_and_change_configuration_keep_store_in_step(chargers, store, cp_id):
+    cp = await chargers.connect(cp_id)
+    answer = await asyncio.to_thread(
+        calls.call, store, app, cp_id, "ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "15"}
+    )
+    assert answer == {"status": "Accepted"}
+    assert cp.configuration["MeterValueSampleInterval"] == "15"
+    assert store.redis.hget(store.keys.config(cp_id), "MeterValueSampleInterval") == "15"
+    cp.configuration["HeartbeatInterval"] = "120"
+    await asyncio.to_thread(calls.call, store, app, cp_id, "GetConfiguration", {})
+    assert store.redis.hget(store.keys.config(cp_id), "HeartbeatInterval") == "120"

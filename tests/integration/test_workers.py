@@ -1,0 +1,101 @@
+"""Real `celery worker` subprocesses: load sharing and surviving a SIGKILL.
+
+These tests run their own stack (gateway, bridge, two workers) on a key prefix of
+their own, so the session's in-process worker does not take their tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from ocpp.v16 import call
+
+from ocpp_worker.config import Settings
+from ocpp_worker.state.store import Store
+from tests.conftest import delete_prefix
+from tests.support.chargers import ChargerFactory
+from tests.support.slow_vendor import STARTED
+from tests.support.stack import Stack
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def worker_stack(tmp_path_factory: pytest.TempPathFactory):
+    prefix = f"ocpptest-{uuid.uuid4().hex[:10]}:"
+    stack = Stack(
+        prefix,
+        Path(tmp_path_factory.mktemp("workers")),
+        extra_env={
+            "OCPP_EXTRA_IMPORTS": "tests.support.slow_vendor",
+            "OCPP_TASK_VISIBILITY_TIMEOUT": "5",
+            "OCPP_WORKER_PREFETCH": "1",
+        },
+    )
+    store = Store.connect(dataclasses.replace(Settings.from_env(), key_prefix=prefix))
+    try:
+        stack.start_gateway()
+        stack.start_bridge()
+        stack.start_worker("w1")
+        stack.start_worker("w2")
+        yield stack, store
+    finally:
+        stack.stop()
+        delete_prefix(store, prefix)
+
+
+@pytest.fixture
+async def worker_chargers(worker_stack):
+    factory = ChargerFactory(worker_stack[0].ws_url)
+    yield factory
+    await factory.close_all()
+
+
+@pytest.mark.timeout(60)
+async def test_two_workers_share_the_load(worker_stack, worker_chargers):
+    stack, store = worker_stack
+    fleet = await asyncio.gather(*(worker_chargers.connect(f"share-{i}", connectors=1) for i in range(4)))
+    started = time.monotonic()
+    replies = await asyncio.gather(
+        *(cp.call(call.DataTransfer(vendor_id="test.slow", message_id=f"share-{i}", data="1.5"))
+          for i, cp in enumerate(fleet))
+    )
+    elapsed = time.monotonic() - started
+    workers = {reply.data for reply in replies}
+    assert all(reply.status == "Accepted" for reply in replies)
+    assert workers == {str(stack.processes["w1"].pid), str(stack.processes["w2"].pid)}
+    # four 1.5 s tasks on two single-process workers: two rounds, not four
+    assert elapsed < 5.5, elapsed
+
+
+@pytest.mark.timeout(60)
+async def test_worker_killed_mid_task_loses_nothing(worker_stack, worker_chargers):
+    stack, store = worker_stack
+    cp = await worker_chargers.connect("kill-1", connectors=1, timeout=40)
+    message_id = f"kill-{uuid.uuid4().hex[:6]}"
+    reply_task = asyncio.create_task(
+        cp.call(call.DataTransfer(vendor_id="test.slow", message_id=message_id, data="3"))
+    )
+    started_key = store.keys.prefix + STARTED
+    victim = None
+    deadline = time.monotonic() + 10
+    while victim is None and time.monotonic() < deadline:
+        for entry in store.redis.lrange(started_key, 0, -1):
+            if entry.startswith(f"{message_id}:"):
+                victim = entry.split(":", 1)[1]
+        await asyncio.sleep(0.05)
+    assert victim is not None, "no worker started the task"
+    killed = next(p for p in stack.processes.values() if str(p.pid) == victim)
+    killed.kill()  # SIGKILL to the worker and its pool: no chance to ack or reject
+    survivor = next(p for name, p in stack.processes.items() if name in {"w1", "w2"} and p is not killed)
+
+    reply = await asyncio.wait_for(reply_task, 35)
+    assert reply.status == "Accepted"
+    assert reply.data == str(survivor.pid)
+    runs = [e for e in store.redis.lrange(started_key, 0, -1) if e.startswith(f"{message_id}:")]
+    assert runs == [f"{message_id}:{victim}", f"{message_id}:{survivor.pid}"]
