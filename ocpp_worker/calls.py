@@ -65,12 +65,16 @@ class CallRejected(CallFailed):
 AfterResult = Callable[[Store, str, dict[str, Any], dict[str, Any]], None]
 
 
-def _after_change_configuration(store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]) -> None:
+def _after_change_configuration(
+    store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]
+) -> None:
     if answer.get("status") in {"Accepted", "RebootRequired"}:
         store.redis.hset(store.keys.config(cp_id), request["key"], request["value"])
 
 
-def _after_get_configuration(store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]) -> None:
+def _after_get_configuration(
+    store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]
+) -> None:
     configuration.sync_from_charger(store, cp_id, answer.get("configurationKey") or [])
 
 
@@ -111,8 +115,9 @@ def call(
     gateway = connection_of(store, cp_id)["gateway"]
     timeout = store.settings.call_timeout if timeout is None else timeout
     unique_id = str(uuid.uuid4())
-    result = AsyncResult(unique_id, app=app)
-    app.backend.add_pending_result(result)  # subscribe before the answer can exist
+    result: AsyncResult = AsyncResult(unique_id, app=app)  # type: ignore[type-arg]
+    backend: Any = app.backend  # the Redis backend; its async-consumer API is untyped
+    backend.add_pending_result(result)  # subscribe before the answer can exist
     try:
         transport.to_gateway(
             store.redis,
@@ -130,7 +135,7 @@ def call(
         except CeleryTimeoutError:
             raise CallTimeout(f"charge point {cp_id} did not answer {action} within {timeout:g} s") from None
     finally:
-        app.backend.remove_pending_result(result)
+        backend.remove_pending_result(result)
         result.forget()
     kind = outcome.get("kind")
     if kind == "result":
@@ -144,7 +149,7 @@ def call(
     if kind == "invalid":
         raise CallRejected(
             outcome.get("errorCode", "FormationViolation"),
-            f"the charge point's answer breaks the {action} response schema: {outcome.get('errorDescription', '')}",
+            f"the answer breaks the {action} response schema: {outcome.get('errorDescription', '')}",
             {"payload": outcome.get("payload")},
         )
     raise CallRejected(

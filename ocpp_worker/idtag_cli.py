@@ -1,9 +1,9 @@
 """Manage the idTag registry from a shell.
 
-    python -m ocpp_worker.idtag_cli add DEMO-TAG [--status Accepted] [--expiry 2027-01-01T00:00:00Z] [--parent P]
-    python -m ocpp_worker.idtag_cli remove DEMO-TAG
-    python -m ocpp_worker.idtag_cli show DEMO-TAG
-    python -m ocpp_worker.idtag_cli list
+python -m ocpp_worker.idtag_cli add DEMO-TAG [--status Accepted] [--expiry 2027-01-01T00:00:00Z] [--parent P]
+python -m ocpp_worker.idtag_cli remove DEMO-TAG
+python -m ocpp_worker.idtag_cli show DEMO-TAG
+python -m ocpp_worker.idtag_cli list
 """
 
 from __future__ import annotations

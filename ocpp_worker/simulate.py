@@ -105,7 +105,11 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
                     {
                         "timestamp": now(),
                         "sampledValue": [
-                            {"value": str(self.meter_wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                            {
+                                "value": str(self.meter_wh),
+                                "measurand": "Energy.Active.Import.Register",
+                                "unit": "Wh",
+                            },
                             {"value": "11000", "measurand": "Power.Active.Import", "unit": "W"},
                         ],
                     }
@@ -154,7 +158,11 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
     @on(Action.get_configuration)
     def on_get_configuration(self, key: list[str] | None = None, **kw: Any) -> Any:
         wanted = key or sorted(self.configuration)
-        known = [{"key": k, "readonly": False, "value": self.configuration[k]} for k in wanted if k in self.configuration]
+        known = [
+            {"key": k, "readonly": False, "value": self.configuration[k]}
+            for k in wanted
+            if k in self.configuration
+        ]
         unknown = [k for k in wanted if k not in self.configuration]
         return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
 

@@ -14,7 +14,7 @@ from ocpp_worker.celery_app import app
 from ocpp_worker.state.store import Store
 
 
-class OcppCallTask(Task):  # type: ignore[misc]
+class OcppCallTask(Task):  # type: ignore[type-arg]
     """Shared behaviour of every handler task; the Store is made once per process."""
 
     abstract = True
@@ -37,7 +37,9 @@ def run_call(task: OcppCallTask, action: str, envelope: dict[str, Any]) -> None:
     cp, gw (gateway holding the socket), id, payload."""
     store = task.store
     reply = handlers.answer(store, envelope["cp"], envelope["id"], action, envelope["payload"])
-    transport.to_gateway(store.redis, store.keys, envelope["gw"], transport.SEND, cp=envelope["cp"], frame=reply)
+    transport.to_gateway(
+        store.redis, store.keys, envelope["gw"], transport.SEND, cp=envelope["cp"], frame=reply
+    )
 
 
 def _make_task(action: str) -> Any:

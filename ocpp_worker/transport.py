@@ -11,27 +11,29 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
-
 from ocpp_worker.state.keys import Keys
 
 OUTBOX_MAXLEN = 100_000
 
 # gateway outbox ops
-SEND = "send"  # fields: cp, frame                      – a reply to a charger CALL
-CALL = "call"  # fields: cp, id, action, frame, deadline – a CSMS-initiated CALL
-CLOSE = "close"  # fields: cp, conn, code, reason         – close one connection
+SEND = "send"  # fields: cp, frame                      - a reply to a charger CALL
+CALL = "call"  # fields: cp, id, action, frame, deadline - a CSMS-initiated CALL
+CLOSE = "close"  # fields: cp, conn, code, reason         - close one connection
 
 # inbound kinds
-FRAME = "frame"  # fields: cp, gw, conn, frame, ts, [action] – action when it answers our CALL
-ABANDONED = "abandoned"  # fields: cp, ids, reason – our CALLs that will get no answer
+FRAME = "frame"  # fields: cp, gw, conn, frame, ts, [action] - action when it answers our CALL
+ABANDONED = "abandoned"  # fields: cp, ids, reason - our CALLs that will get no answer
 
 
-def to_gateway(client: redis.Redis, keys: Keys, gateway_id: str, op: str, **fields: Any) -> None:
+def outbox_entry(op: str, **fields: Any) -> dict[str, str]:
+    return {"op": op, **{k: str(v) for k, v in fields.items()}}
+
+
+def to_gateway(client: Any, keys: Keys, gateway_id: str, op: str, **fields: Any) -> None:
     """Queue one op for a gateway process (it reads its outbox with one XREAD)."""
     client.xadd(
         keys.gateway_outbox(gateway_id),
-        {"op": op, **{k: str(v) for k, v in fields.items()}},
+        outbox_entry(op, **fields),
         maxlen=OUTBOX_MAXLEN,
         approximate=True,
     )

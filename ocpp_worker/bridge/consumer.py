@@ -146,8 +146,12 @@ class Bridge:
 
     def resolve_answer(self, cp_id: str, action: str, answer: frames.Frame) -> None:
         if not action:
-            log.warning("stray %s %s from %s: no CALL of ours is waiting for it",
-                        type(answer).__name__, answer.unique_id, cp_id)
+            log.warning(
+                "stray %s %s from %s: no CALL of ours is waiting for it",
+                type(answer).__name__,
+                answer.unique_id,
+                cp_id,
+            )
             return
         if isinstance(answer, frames.CallError):
             outcome = call_outcome(

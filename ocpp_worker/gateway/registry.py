@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-
-import redis.asyncio as aioredis
+from typing import Any
 
 from ocpp_worker.state.keys import Keys
 
@@ -28,7 +27,7 @@ def _expiry_ms(ttl: int) -> int:
 
 
 async def register(
-    r: aioredis.Redis, keys: Keys, cp_id: str, fields: dict[str, str], ttl: int
+    r: Any, keys: Keys, cp_id: str, fields: dict[str, str], ttl: int
 ) -> dict[str, str]:
     """Register a connection; returns the registration it replaced (maybe empty)."""
     key = keys.client(cp_id)
@@ -43,13 +42,11 @@ async def register(
     return previous
 
 
-async def unregister(r: aioredis.Redis, keys: Keys, cp_id: str, conn_id: str) -> None:
-    await r.eval(_UNREGISTER, 2, keys.client(cp_id), keys.clients, conn_id, cp_id)  # type: ignore[misc]
+async def unregister(r: Any, keys: Keys, cp_id: str, conn_id: str) -> None:
+    await r.eval(_UNREGISTER, 2, keys.client(cp_id), keys.clients, conn_id, cp_id)
 
 
-async def refresh(
-    r: aioredis.Redis, keys: Keys, gateway_id: str, cp_ids: Iterable[str], ttl: int
-) -> None:
+async def refresh(r: Any, keys: Keys, gateway_id: str, cp_ids: Iterable[str], ttl: int) -> None:
     """Extend this gateway's registrations and drop the expired ones of dead gateways."""
     expiry = _expiry_ms(ttl)
     pipe = r.pipeline(transaction=False)

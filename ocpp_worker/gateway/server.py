@@ -15,12 +15,14 @@ import os
 import socket
 import time
 import uuid
+from typing import Any
 from urllib.parse import unquote
 
 import redis.asyncio as aioredis
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from ocpp_worker import timeutil, transport
 from ocpp_worker.config import Settings
@@ -30,7 +32,7 @@ from ocpp_worker.state.keys import Keys
 
 log = logging.getLogger(__name__)
 
-SUBPROTOCOLS = ["ocpp1.6"]
+SUBPROTOCOLS = [Subprotocol("ocpp1.6")]
 MAX_IDENTITY_LENGTH = 48  # chargeBoxIdentity is CiString48Type (OCPP 1.6 §6.1)
 INBOUND_MAXLEN = 1_000_000  # a safety cap should every bridge be down for long
 REFRESH_EVERY_S = 10.0
@@ -50,11 +52,12 @@ def identity_from_path(path: str) -> str | None:
 
 
 class Gateway:
-    def __init__(self, settings: Settings, redis_client: aioredis.Redis | None = None) -> None:
+    def __init__(self, settings: Settings, redis_client: Any = None) -> None:
         self.settings = settings
         self.keys = Keys(settings.key_prefix)
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.redis = redis_client or aioredis.Redis(
+        # untyped, as in state.store: redis-py's types do not model decode_responses
+        self.redis: Any = redis_client or aioredis.Redis(
             connection_pool=aioredis.BlockingConnectionPool.from_url(
                 settings.redis_url, decode_responses=True, max_connections=64, timeout=None
             )
@@ -68,7 +71,7 @@ class Gateway:
             self.handle,
             self.settings.ws_host,
             self.settings.ws_port,
-            subprotocols=SUBPROTOCOLS,  # type: ignore[list-item]
+            subprotocols=SUBPROTOCOLS,
             process_request=self.process_request,
             max_size=self.settings.max_frame_bytes,
             max_queue=64,
@@ -104,9 +107,7 @@ class Gateway:
         if request.path == "/healthz":
             return connection.respond(http.HTTPStatus.OK, f"ok {len(self.sessions)} chargers\n")
         if identity_from_path(request.path) is None:
-            return connection.respond(
-                http.HTTPStatus.NOT_FOUND, "connect to /ocpp/{chargePointId}\n"
-            )
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "connect to /ocpp/{chargePointId}\n")
         return None
 
     # -- one connection -----------------------------------------------------
@@ -133,12 +134,15 @@ class Gateway:
             self.settings.client_ttl,
         )
         if previous.get("gateway") and previous["gateway"] != self.id:
-            transport_fields = {"cp": cp_id, "conn": previous.get("conn", ""), "code": CLOSE_REPLACED,
-                                "reason": "replaced by a newer connection"}
-            await self.redis.xadd(
-                self.keys.gateway_outbox(previous["gateway"]),
-                {"op": transport.CLOSE, **{k: str(v) for k, v in transport_fields.items()}},
+            # The charger moved here from another gateway: have that one drop the old socket.
+            entry = transport.outbox_entry(
+                transport.CLOSE,
+                cp=cp_id,
+                conn=previous.get("conn", ""),
+                code=CLOSE_REPLACED,
+                reason="replaced by a newer connection",
             )
+            await self.redis.xadd(self.keys.gateway_outbox(previous["gateway"]), entry)
         log.info("%s connected from %s", cp_id, remote)
         try:
             async for message in ws:
@@ -195,7 +199,7 @@ class Gateway:
         """The only reader of this gateway's outbox: deliver frames and commands."""
         stream = self.keys.gateway_outbox(self.id)
         last_id = "0-0"
-        reader = aioredis.Redis.from_url(self.settings.redis_url, decode_responses=True)
+        reader: Any = aioredis.Redis.from_url(self.settings.redis_url, decode_responses=True)
         try:
             while True:
                 try:
@@ -226,10 +230,8 @@ class Gateway:
             session.call(
                 OutgoingCall(fields["id"], fields["action"], fields["frame"], float(fields["deadline"]))
             )
-        elif op == transport.CLOSE:
-            if fields.get("conn") in ("", session.conn_id):
-                code = int(fields.get("code", 1000))
-                asyncio.create_task(session.ws.close(code, fields.get("reason", "")))
+        elif op == transport.CLOSE and fields.get("conn") in ("", session.conn_id):
+            session.close(int(fields.get("code", 1000)), fields.get("reason", ""))
 
     async def keep_registered(self) -> None:
         while True:
@@ -252,6 +254,3 @@ def raise_open_file_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     except (ImportError, ValueError, OSError):
         pass
-
-
-

@@ -38,7 +38,8 @@ class Session:
         self.ws = ws
         self.cp_id = cp_id
         self.conn_id = conn_id
-        self.outgoing: asyncio.Queue[str] = asyncio.Queue()
+        # frames to send, or (close code, reason) to close after what came before
+        self.outgoing: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
         self.pending: OutgoingCall | None = None
         self.waiting: deque[OutgoingCall] = deque()
         self._expiry: asyncio.TimerHandle | None = None
@@ -47,6 +48,9 @@ class Session:
     # -- to the charger --------------------------------------------------------
     def send(self, frame: str) -> None:
         self.outgoing.put_nowait(frame)
+
+    def close(self, code: int, reason: str) -> None:
+        self.outgoing.put_nowait((code, reason))
 
     def call(self, outgoing: OutgoingCall) -> None:
         """Send our CALL now, or after the one outstanding."""
@@ -64,7 +68,9 @@ class Session:
                 self._expiry = asyncio.get_running_loop().call_later(remaining, self._expire)
                 self.send(candidate.frame)
                 return
-            log.info("%s: dropped %s %s, its caller gave up", self.cp_id, candidate.action, candidate.unique_id)
+            log.info(
+                "%s: dropped %s %s, its caller gave up", self.cp_id, candidate.action, candidate.unique_id
+            )
 
     def _expire(self) -> None:
         if self.pending is not None:
@@ -74,8 +80,11 @@ class Session:
     async def _write(self) -> None:
         try:
             while True:
-                frame = await self.outgoing.get()
-                await self.ws.send(frame)
+                item = await self.outgoing.get()
+                if isinstance(item, tuple):
+                    await self.ws.close(*item)
+                    return
+                await self.ws.send(item)
         except ConnectionClosed:
             pass
 

@@ -12,14 +12,10 @@ from ocpp_worker.state import chargepoints, configuration
 
 
 @handles(Action.boot_notification)
-def boot_notification(
-    ctx: CallContext, req: call.BootNotification
-) -> call_result.BootNotification:
+def boot_notification(ctx: CallContext, req: call.BootNotification) -> call_result.BootNotification:
     """Accept every charger; it heartbeats at its stored HeartbeatInterval."""
     interval = int(configuration.get_value(ctx.store, ctx.cp_id, "HeartbeatInterval") or 300)
-    chargepoints.record_boot(
-        ctx.store, ctx.cp_id, ctx.payload, RegistrationStatus.accepted, ctx.now_iso
-    )
+    chargepoints.record_boot(ctx.store, ctx.cp_id, ctx.payload, RegistrationStatus.accepted, ctx.now_iso)
     return call_result.BootNotification(
         current_time=ctx.now_iso, interval=interval, status=RegistrationStatus.accepted
     )
@@ -32,9 +28,7 @@ def heartbeat(ctx: CallContext, req: call.Heartbeat) -> call_result.Heartbeat:
 
 
 @handles(Action.status_notification)
-def status_notification(
-    ctx: CallContext, req: call.StatusNotification
-) -> call_result.StatusNotification:
+def status_notification(ctx: CallContext, req: call.StatusNotification) -> call_result.StatusNotification:
     """Replace the connector's state; connector 0 is the charger itself."""
     chargepoints.record_status(
         ctx.store,

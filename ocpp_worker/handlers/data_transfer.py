@@ -23,4 +23,3 @@ def vendor(vendor_id: str) -> Callable[[VendorHandler], VendorHandler]:
         return fn
 
     return register
-

@@ -35,7 +35,7 @@ def build_request(action: str, payload: dict[str, Any]) -> Any:
 
 
 def response_payload(response: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = remove_nones(snake_to_camel_case(serialize_as_dict(response)))  # type: ignore[assignment]
+    payload: dict[str, Any] = remove_nones(snake_to_camel_case(serialize_as_dict(response)))
     return payload
 
 

@@ -18,9 +18,7 @@ def authorize(ctx: CallContext, req: call.Authorize) -> call_result.Authorize:
 
 
 @handles(Action.start_transaction)
-def start_transaction(
-    ctx: CallContext, req: call.StartTransaction
-) -> call_result.StartTransaction:
+def start_transaction(ctx: CallContext, req: call.StartTransaction) -> call_result.StartTransaction:
     """Always give a transaction id (OCPP 1.6 §5.19: the charger has started already
     when offline); the idTagInfo tells it whether to go on."""
     info = idtags.id_tag_info(ctx.store, req.id_tag, ctx.now)
@@ -71,6 +69,4 @@ def stop_transaction(ctx: CallContext, req: call.StopTransaction) -> call_result
     )
     if req.id_tag is None:
         return call_result.StopTransaction()
-    return call_result.StopTransaction(
-        id_tag_info=idtags.id_tag_info(ctx.store, req.id_tag, ctx.now)
-    )
+    return call_result.StopTransaction(id_tag_info=idtags.id_tag_info(ctx.store, req.id_tag, ctx.now))

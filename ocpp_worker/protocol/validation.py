@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -46,7 +46,7 @@ _PROPERTY_KEYWORDS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(direction: Direction, action: str) -> Draft4Validator:
     name = f"{action}Response.json" if direction == "response" else f"{action}.json"
     schema_file = resources.files("ocpp.v16").joinpath("schemas", name)
@@ -72,9 +72,7 @@ def error_for(failure: ValidationError) -> errors.OcppError:
     details = {"field": where, "cause": failure.message}
     keyword = failure.validator
     if keyword == "required":
-        return errors.OccurenceConstraintViolationError(
-            f"required field missing: {failure.message}", details
-        )
+        return errors.OccurenceConstraintViolationError(f"required field missing: {failure.message}", details)
     if keyword == "type" and failure.absolute_path:
         return errors.TypeConstraintViolationError(f"{where}: {failure.message}", details)
     if keyword in _PROPERTY_KEYWORDS:

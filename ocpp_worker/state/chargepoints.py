@@ -96,3 +96,76 @@ def connectors(store: Store, cp_id: str) -> list[dict[str, Any]]:
 def _epoch(iso_time: str) -> float:
     moment = timeutil.parse(iso_time)
     return moment.timestamp() if moment else 0.0
+
+
+# -- reads for the API (listing, the connected-charger registry) -------------------
+
+
+def _now_ms() -> int:
+    return int(timeutil.utc_now().timestamp() * 1000)
+
+
+def connected_ids(store: Store) -> list[str]:
+    """Chargers whose gateway registration has not expired, in id order.
+
+    The registry's score is the registration's expiry; an entry whose gateway died
+    lingers until some gateway prunes it, so the score is checked here too.
+    """
+    return sorted(store.redis.zrangebyscore(store.keys.clients, _now_ms(), "+inf"))
+
+
+def registration(store: Store, cp_id: str) -> dict[str, str] | None:
+    """The gateway registration of a connected charger ({gateway, conn, connectedAt,
+    remote}), or None when it is not connected."""
+    pipe = store.redis.pipeline(transaction=False)
+    pipe.zscore(store.keys.clients, cp_id)
+    pipe.hgetall(store.keys.client(cp_id))
+    expiry, fields = pipe.execute()
+    if expiry is None or expiry < _now_ms() or not fields.get("gateway"):
+        return None
+    return dict(fields)
+
+
+def registrations(store: Store, cp_ids: list[str]) -> dict[str, dict[str, str]]:
+    """The registrations of those chargers that are connected, by id."""
+    pipe = store.redis.pipeline(transaction=False)
+    for cp_id in cp_ids:
+        pipe.hgetall(store.keys.client(cp_id))
+    replies = pipe.execute()
+    return {cp_id: fields for cp_id, fields in zip(cp_ids, replies, strict=True) if fields.get("gateway")}
+
+
+def list_ids(
+    store: Store, offset: int = 0, limit: int = 100, connected: bool | None = None
+) -> tuple[list[str], int]:
+    """One page of the chargers ever seen, in first-seen order, and their total count;
+    `connected` keeps only the connected (True) or the disconnected (False) ones."""
+    if connected is None:
+        total = int(store.redis.zcard(store.keys.chargepoints))
+        if limit <= 0:
+            return [], total
+        return list(store.redis.zrange(store.keys.chargepoints, offset, offset + limit - 1)), total
+    online = set(connected_ids(store))
+    ids = [cp for cp in store.redis.zrange(store.keys.chargepoints, 0, -1) if (cp in online) == connected]
+    return ids[offset : offset + limit], len(ids)
+
+
+def get_many(store: Store, cp_ids: list[str]) -> list[dict[str, str]]:
+    """The hashes of several chargers in one round trip (empty for unknown ids)."""
+    pipe = store.redis.pipeline(transaction=False)
+    for cp_id in cp_ids:
+        pipe.hgetall(store.keys.chargepoint(cp_id))
+    return list(pipe.execute())
+
+
+def connector_states(store: Store, cp_ids: list[str], connector_id: int = 0) -> list[dict[str, str]]:
+    """One connector's hash (default 0, the charger itself) for several chargers."""
+    pipe = store.redis.pipeline(transaction=False)
+    for cp_id in cp_ids:
+        pipe.hgetall(store.keys.connector(cp_id, connector_id))
+    return list(pipe.execute())
+
+
+def live_gateways(store: Store) -> list[str]:
+    """Gateway processes whose registration has not expired."""
+    return list(store.redis.zrangebyscore(store.keys.gateways, _now_ms(), "+inf"))

@@ -156,7 +156,10 @@ SPECS: dict[str, KeySpec] = {
         # Smart Charging profile
         KeySpec("ChargeProfileMaxStackLevel", "10", integer(1, 100), readonly=True),
         KeySpec(
-            "ChargingScheduleAllowedChargingRateUnit", "Current,Power", csl({"Current", "Power"}), readonly=True
+            "ChargingScheduleAllowedChargingRateUnit",
+            "Current,Power",
+            csl({"Current", "Power"}),
+            readonly=True,
         ),
         KeySpec("ChargingScheduleMaxPeriods", "24", integer(1), readonly=True),
         KeySpec("ConnectorSwitch3to1PhaseSupported", "false", boolean, readonly=True),
@@ -181,7 +184,7 @@ def all_values(store: Store, cp_id: str) -> list[dict[str, Any]]:
 
 
 def get_value(store: Store, cp_id: str, key: str) -> str | None:
-    value = store.redis.hget(store.keys.config(cp_id), key)
+    value: str | None = store.redis.hget(store.keys.config(cp_id), key)
     if value is None and key in SPECS:
         return SPECS[key].default
     return value

@@ -32,9 +32,7 @@ def put(
     pipe.delete(key)
     pipe.hset(
         key,
-        mapping=strings(
-            {"status": status, "expiryDate": expiry_date, "parentIdTag": parent_id_tag}
-        ),
+        mapping=strings({"status": status, "expiryDate": expiry_date, "parentIdTag": parent_id_tag}),
     )
     pipe.zadd(store.keys.idtags, {id_tag: 0})
     existed = pipe.execute()[0]
@@ -65,3 +63,13 @@ def id_tag_info(store: Store, id_tag: str, now: datetime) -> dict[str, Any]:
     if tag.get("parentIdTag"):
         info["parentIdTag"] = tag["parentIdTag"]
     return info
+
+
+def list_tags(store: Store, offset: int = 0, limit: int = 100) -> tuple[list[dict[str, str]], int]:
+    """One page of registered tags in idTag order (each hash plus its `idTag`), and the total."""
+    total = int(store.redis.zcard(store.keys.idtags))
+    names = store.redis.zrange(store.keys.idtags, offset, offset + limit - 1) if limit > 0 else []
+    pipe = store.redis.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(store.keys.idtag(name))
+    return [{"idTag": name, **tag} for name, tag in zip(names, pipe.execute(), strict=True)], total

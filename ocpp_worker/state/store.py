@@ -13,7 +13,9 @@ from ocpp_worker.state.keys import Keys
 
 @dataclass
 class Store:
-    redis: redis.Redis
+    # redis-py's annotations cannot express decode_responses=True (every reply is typed
+    # bytes | str | Awaitable), so the client is untyped at this one boundary.
+    redis: Any
     settings: Settings
     keys: Keys = field(init=False)
 
@@ -24,9 +26,7 @@ class Store:
     def connect(cls, settings: Settings | None = None) -> Store:
         """A store on a pooled, decoding Redis client for these settings."""
         settings = settings or get_settings()
-        client = redis.Redis.from_url(
-            settings.redis_url, decode_responses=True, health_check_interval=30
-        )
+        client = redis.Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)
         return cls(client, settings)
 
 

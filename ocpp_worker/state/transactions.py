@@ -91,7 +91,7 @@ def flatten(meter_values: list[dict[str, Any]], now: str) -> list[dict[str, Any]
 
 
 def _latest_field(sample: dict[str, Any]) -> str:
-    name = sample["measurand"]
+    name = str(sample["measurand"])
     if sample.get("phase"):
         name += f"/{sample['phase']}"
     if sample["location"] != "Outlet":
@@ -166,3 +166,46 @@ def _release_connector(store: Store, cp_id: str, connector_id: int, tx_id: int) 
 
 def samples_of(store: Store, tx_id: int, start: int = 0, end: int = -1) -> list[dict[str, Any]]:
     return [json.loads(s) for s in store.redis.lrange(store.keys.transaction_meter(tx_id), start, end)]
+
+
+# -- reads for the API -----------------------------------------------------------
+
+
+def list_ids(
+    store: Store,
+    client_id: str | None = None,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[list[int], int]:
+    """One page of transaction ids, newest first, and the total that match.
+
+    `status` is "active" or "completed"; completed = all (or the charger's) minus active.
+    """
+    k = store.keys
+    base = k.transactions_of(client_id) if client_id is not None else k.transactions
+    if status not in (None, "active", "completed"):
+        raise ValueError(f"unknown transaction status {status!r}")
+    if status is None or (status == "active" and client_id is None):
+        key = base if status is None else k.transactions_active
+        total = int(store.redis.zcard(key))
+        members = store.redis.zrevrange(key, offset, offset + limit - 1) if limit > 0 else []
+        return [int(m) for m in members], total
+    if status == "active":
+        members = store.redis.zinter([base, k.transactions_active])
+    else:
+        members = store.redis.zdiff([base, k.transactions_active])
+    ids = sorted((int(m) for m in members), reverse=True)
+    return ids[offset : offset + limit], len(ids)
+
+
+def get_many(store: Store, tx_ids: list[int]) -> list[dict[str, str]]:
+    """The hashes of several transactions in one round trip (empty for unknown ids)."""
+    pipe = store.redis.pipeline(transaction=False)
+    for tx_id in tx_ids:
+        pipe.hgetall(store.keys.transaction(tx_id))
+    return list(pipe.execute())
+
+
+def sample_count(store: Store, tx_id: int) -> int:
+    return int(store.redis.llen(store.keys.transaction_meter(tx_id)))

@@ -84,7 +84,9 @@ async def test_id_tag_statuses(chargers, store, cp_id):
     assert child == {"status": "Accepted", "expiry_date": "2099-01-01T00:00:00Z", "parent_id_tag": "PARENT"}
 
     started = await cp.call(
-        call.StartTransaction(connector_id=1, id_tag="BLOCKED-1", meter_start=0, timestamp="2026-01-01T00:00:00Z")
+        call.StartTransaction(
+            connector_id=1, id_tag="BLOCKED-1", meter_start=0, timestamp="2026-01-01T00:00:00Z"
+        )
     )
     assert started.id_tag_info["status"] == "Blocked"
     assert started.transaction_id >= 1000
@@ -119,7 +121,9 @@ async def test_stop_for_unknown_transaction_is_answered_and_recorded(chargers, s
 async def test_offline_timestamps_are_the_chargers_own(chargers, store, cp_id):
     cp = await chargers.connect(cp_id)
     started = await cp.call(
-        call.StartTransaction(connector_id=1, id_tag="X", meter_start=5, timestamp="2025-03-01T10:00:00+01:00")
+        call.StartTransaction(
+            connector_id=1, id_tag="X", meter_start=5, timestamp="2025-03-01T10:00:00+01:00"
+        )
     )
     tx = transactions.get(store, started.transaction_id)
     assert tx["startTime"] == "2025-03-01T09:00:00.000Z"
@@ -136,7 +140,11 @@ async def test_firmware_diagnostics_and_security_messages_are_recorded(chargers,
     await cp.call(call.DiagnosticsStatusNotification(status="Uploaded"))
     await cp.call(call.FirmwareStatusNotification(status="Installed"))
     await cp.call(call.LogStatusNotification(status="Uploaded", request_id=7))
-    await cp.call(call.SecurityEventNotification(type="FirmwareUpdated", timestamp="2026-01-01T00:00:00Z", tech_info="v2"))
+    await cp.call(
+        call.SecurityEventNotification(
+            type="FirmwareUpdated", timestamp="2026-01-01T00:00:00Z", tech_info="v2"
+        )
+    )
     signed = await cp.call(call.SignCertificate(csr="-----BEGIN CERTIFICATE REQUEST-----"))
     assert signed.status == "Accepted"
     info = chargepoints.get(store, cp_id)

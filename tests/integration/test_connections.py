@@ -75,11 +75,18 @@ MALFORMED_WITH_ID = [
     ([2, "e1", "NoSuchAction", {}], "NotImplemented"),
     ([2, "e2", "RemoteStartTransaction", {"idTag": "x"}], "NotSupported"),
     ([2, "e3", "BootNotification", {"chargePointVendor": "V"}], "OccurenceConstraintViolation"),
-    ([2, "e4", "BootNotification", {"chargePointVendor": 1, "chargePointModel": "M"}], "TypeConstraintViolation"),
-    ([2, "e5", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"}],
-     "PropertyConstraintViolation"),
-    ([2, "e6", "BootNotification", {"chargePointVendor": "V" * 21, "chargePointModel": "M"}],
-     "PropertyConstraintViolation"),
+    (
+        [2, "e4", "BootNotification", {"chargePointVendor": 1, "chargePointModel": "M"}],
+        "TypeConstraintViolation",
+    ),
+    (
+        [2, "e5", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"}],
+        "PropertyConstraintViolation",
+    ),
+    (
+        [2, "e6", "BootNotification", {"chargePointVendor": "V" * 21, "chargePointModel": "M"}],
+        "PropertyConstraintViolation",
+    ),
     ([2, "e7", "Heartbeat", {"unexpected": True}], "FormationViolation"),
     ([2, "e8", "Heartbeat", []], "FormationViolation"),
     ([2, "e9", "Heartbeat"], "ProtocolError"),
@@ -103,8 +110,8 @@ async def test_bad_frame_with_readable_id_gets_callerror_and_connection_stays(st
     ("text", "close_code"),
     [
         ("this is not json", 1007),
-        ("[2, 17, \"Heartbeat\", {}]", 1002),
-        ("{\"not\": \"an array\"}", 1002),
+        ('[2, 17, "Heartbeat", {}]', 1002),
+        ('{"not": "an array"}', 1002),
         ("[]", 1002),
         ("x" * (1024 * 1024 + 1), 1009),
     ],
@@ -118,7 +125,7 @@ async def test_unreadable_frame_closes_connection(stack, cp_id, text, close_code
 
 async def test_binary_frame_closes_with_1003(stack, cp_id):
     async with raw_socket(stack.ws_url, cp_id) as ws:
-        await ws.send(b"[2,\"b1\",\"Heartbeat\",{}]")
+        await ws.send(b'[2,"b1","Heartbeat",{}]')
         assert await closed_with(ws) == 1003
 
 
@@ -143,8 +150,14 @@ async def test_other_chargers_unaffected_by_bad_frames(chargers, stack, cp_id):
 async def test_redelivered_call_gets_the_same_reply(stack, store, cp_id):
     """A charger that retries a CALL with the same id (or a Celery redelivery) must
     not start a second transaction."""
-    frame = json.dumps([2, "start-1", "StartTransaction",
-                        {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "2026-01-01T00:00:00Z"}])
+    frame = json.dumps(
+        [
+            2,
+            "start-1",
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "2026-01-01T00:00:00Z"},
+        ]
+    )
     async with raw_socket(stack.ws_url, cp_id) as ws:
         await ws.send(frame)
         first = await recv_json(ws)

@@ -21,7 +21,9 @@ async def test_call_and_answer_cross_on_the_wire(stack, store, cp_id):
     """OCPP-J allows one outstanding CALL per direction: the charger may send its own
     CALL while ours is open, and both must complete."""
     async with raw_socket(stack.ws_url, cp_id) as ws:
-        await ws.send(json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+        await ws.send(
+            json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}])
+        )
         await recv_json(ws)
         pending = asyncio.create_task(
             asyncio.to_thread(calls.call, store, app, cp_id, "Reset", {"type": "Soft"})
@@ -36,10 +38,14 @@ async def test_call_and_answer_cross_on_the_wire(stack, store, cp_id):
 
 async def test_one_outstanding_call_per_charger(stack, store, cp_id):
     async with raw_socket(stack.ws_url, cp_id) as ws:
-        await ws.send(json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+        await ws.send(
+            json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}])
+        )
         await recv_json(ws)
         first = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "ClearCache", {}))
-        second = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "Reset", {"type": "Hard"}))
+        second = asyncio.create_task(
+            asyncio.to_thread(calls.call, store, app, cp_id, "Reset", {"type": "Hard"})
+        )
         one = await recv_json(ws)
         with pytest.raises(asyncio.TimeoutError):
             await recv_json(ws, timeout=0.5)  # the other waits until the first is answered
@@ -55,7 +61,9 @@ async def test_one_outstanding_call_per_charger(stack, store, cp_id):
 
 async def test_callerror_answer_is_reported(stack, store, cp_id):
     async with raw_socket(stack.ws_url, cp_id) as ws:
-        await ws.send(json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+        await ws.send(
+            json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}])
+        )
         await recv_json(ws)
         pending = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "ClearCache", {}))
         ours = await recv_json(ws)
@@ -63,12 +71,17 @@ async def test_callerror_answer_is_reported(stack, store, cp_id):
         with pytest.raises(calls.CallRejected) as rejected:
             await pending
         assert (rejected.value.error_code, rejected.value.description, rejected.value.details) == (
-            "InternalError", "disk full", {"free": 0})
+            "InternalError",
+            "disk full",
+            {"free": 0},
+        )
 
 
 async def test_schema_breaking_answer_is_rejected(stack, store, cp_id):
     async with raw_socket(stack.ws_url, cp_id) as ws:
-        await ws.send(json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+        await ws.send(
+            json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}])
+        )
         await recv_json(ws)
         pending = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "ClearCache", {}))
         ours = await recv_json(ws)
@@ -80,7 +93,9 @@ async def test_schema_breaking_answer_is_rejected(stack, store, cp_id):
 
 async def test_disconnect_while_waiting_is_reported_at_once(stack, store, cp_id):
     async with raw_socket(stack.ws_url, cp_id) as ws:
-        await ws.send(json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]))
+        await ws.send(
+            json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}])
+        )
         await recv_json(ws)
         pending = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "ClearCache", {}))
         await recv_json(ws)
@@ -93,7 +108,12 @@ async def test_disconnect_while_waiting_is_reported_at_once(stack, store, cp_id)
 async def test_get_and_change_configuration_keep_store_in_step(chargers, store, cp_id):
     cp = await chargers.connect(cp_id)
     answer = await asyncio.to_thread(
-        calls.call, store, app, cp_id, "ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "15"}
+        calls.call,
+        store,
+        app,
+        cp_id,
+        "ChangeConfiguration",
+        {"key": "MeterValueSampleInterval", "value": "15"},
     )
     assert answer == {"status": "Accepted"}
     assert cp.configuration["MeterValueSampleInterval"] == "15"

@@ -58,12 +58,14 @@ async def worker_chargers(worker_stack):
 
 @pytest.mark.timeout(60)
 async def test_two_workers_share_the_load(worker_stack, worker_chargers):
-    stack, store = worker_stack
+    stack, _ = worker_stack
     fleet = await asyncio.gather(*(worker_chargers.connect(f"share-{i}", connectors=1) for i in range(4)))
     started = time.monotonic()
     replies = await asyncio.gather(
-        *(cp.call(call.DataTransfer(vendor_id="test.slow", message_id=f"share-{i}", data="1.5"))
-          for i, cp in enumerate(fleet))
+        *(
+            cp.call(call.DataTransfer(vendor_id="test.slow", message_id=f"share-{i}", data="1.5"))
+            for i, cp in enumerate(fleet)
+        )
     )
     elapsed = time.monotonic() - started
     workers = {reply.data for reply in replies}

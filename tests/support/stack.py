@@ -3,6 +3,7 @@ its own process group, and stop them by PID."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -42,10 +43,8 @@ class ManagedProcess:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the whole process group (a celery worker and its pool children)."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def stop(self, timeout: float = 10) -> None:
         if self.alive():
@@ -107,9 +106,22 @@ class Stack:
         process = self.start(
             name,
             [
-                sys.executable, "-m", "celery", "-A", "ocpp_worker", "worker",
-                "-Q", "ocpp,ocpp.metering", "-c", str(concurrency), "-n", f"{name}@%h",
-                "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "ocpp_worker",
+                "worker",
+                "-Q",
+                "ocpp,ocpp.metering",
+                "-c",
+                str(concurrency),
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
             ],
         )
         self.wait_for(lambda: "ready." in process.output(), f"{name} ready", process)
