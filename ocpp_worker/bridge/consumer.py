@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 
 GROUP = "bridges"
 BATCH = 200
-CLAIM_IDLE_MS = 15_000
-CLAIM_EVERY_S = 5.0
+# A frame another bridge has held this long unacknowledged is taken to be orphaned.
+CLAIM_IDLE_MS = int(os.environ.get("OCPP_BRIDGE_CLAIM_IDLE_MS", "15000"))
+CLAIM_EVERY_S = min(5.0, CLAIM_IDLE_MS / 2000)
 
 
 def call_outcome(kind: str, **fields: Any) -> dict[str, Any]:
@@ -107,7 +108,14 @@ class Bridge:
         try:
             frame = frames.parse(fields["frame"])
         except frames.FrameError as exc:
-            self.answer_bad_frame(cp_id, gateway, fields.get("conn", ""), exc)
+            if exc.is_answer and fields.get("action") and exc.unique_id:
+                # a broken answer to our CALL: the caller learns it now, not at its timeout
+                broken = call_outcome("invalid", errorCode=exc.error_code, errorDescription=exc.reason)
+                self.resolve(exc.unique_id, broken)
+            elif exc.is_answer:
+                log.warning("broken stray answer from %s: %s", cp_id, exc.reason)
+            else:
+                self.answer_bad_frame(cp_id, gateway, fields.get("conn", ""), exc)
             return
         if isinstance(frame, frames.Call):
             self.dispatch_call(cp_id, gateway, frame)

@@ -48,7 +48,8 @@ class FrameError(Exception):
     """A frame we cannot process.
 
     `unique_id` is set when the message id could be read: answer with a CALLERROR
-    of `error_code`. Otherwise close the connection with `close_code`.
+    of `error_code`, unless `is_answer` (a broken CALLRESULT/CALLERROR, which OCPP-J
+    never answers). Otherwise close the connection with `close_code`.
     """
 
     def __init__(
@@ -58,8 +59,10 @@ class FrameError(Exception):
         unique_id: str | None = None,
         error_code: str = "FormationViolation",
         close_code: int = CLOSE_PROTOCOL_ERROR,
+        is_answer: bool = False,
     ) -> None:
         super().__init__(reason)
+        self.is_answer = is_answer
         self.reason = reason
         self.unique_id = unique_id
         self.error_code = error_code
@@ -80,8 +83,8 @@ def parse(text: str | bytes) -> Frame:
     if len(unique_id) > MAX_ID_LENGTH:
         raise FrameError(f"message id longer than {MAX_ID_LENGTH} characters")
 
-    def bad(reason: str, code: str = "FormationViolation") -> FrameError:
-        return FrameError(reason, unique_id=unique_id, error_code=code)
+    def bad(reason: str, code: str = "FormationViolation", is_answer: bool = False) -> FrameError:
+        return FrameError(reason, unique_id=unique_id, error_code=code, is_answer=is_answer)
 
     if type_id == CALL:
         if len(message) != 4:
@@ -94,11 +97,11 @@ def parse(text: str | bytes) -> Frame:
         return Call(unique_id, action, payload)
     if type_id == CALLRESULT:
         if len(message) != 3:
-            raise bad("a CALLRESULT is [3, id, payload]")
+            raise bad("a CALLRESULT is [3, id, payload]", is_answer=True)
         return CallResult(unique_id, message[2])
     if type_id == CALLERROR:
         if len(message) != 5 or not isinstance(message[2], str):
-            raise bad("a CALLERROR is [4, id, code, description, details]")
+            raise bad("a CALLERROR is [4, id, code, description, details]", is_answer=True)
         return CallError(unique_id, message[2], str(message[3]), message[4])
     raise bad(f"unknown message type {type_id!r}", "ProtocolError")
 

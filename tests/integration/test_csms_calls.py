@@ -121,3 +121,21 @@ async def test_get_and_change_configuration_keep_store_in_step(chargers, store, 
     cp.configuration["HeartbeatInterval"] = "120"
     await asyncio.to_thread(calls.call, store, app, cp_id, "GetConfiguration", {})
     assert store.redis.hget(store.keys.config(cp_id), "HeartbeatInterval") == "120"
+
+
+async def test_broken_answer_to_our_call_fails_fast_and_is_not_answered(stack, store, cp_id):
+    async with raw_socket(stack.ws_url, cp_id) as ws:
+        await ws.send(
+            json.dumps([2, "boot", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}])
+        )
+        await recv_json(ws)
+        pending = asyncio.create_task(asyncio.to_thread(calls.call, store, app, cp_id, "ClearCache", {}))
+        ours = await recv_json(ws)
+        started = time.monotonic()
+        await ws.send(json.dumps([3, ours[1]]))  # no payload
+        with pytest.raises(calls.CallRejected) as rejected:
+            await pending
+        assert rejected.value.error_code == "FormationViolation"
+        assert time.monotonic() - started < 2
+        with pytest.raises(asyncio.TimeoutError):
+            await recv_json(ws, timeout=0.5)  # OCPP-J never answers an answer

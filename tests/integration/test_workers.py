@@ -1,4 +1,4 @@
-"""Real `celery worker` subprocesses: load sharing and surviving a SIGKILL.
+"""Real `celery worker` and bridge subprocesses: load sharing, surviving a SIGKILL.
 
 These tests run their own stack (gateway, bridge, two workers) on a key prefix of
 their own, so the session's in-process worker does not take their tasks.
@@ -35,6 +35,7 @@ def worker_stack(tmp_path_factory: pytest.TempPathFactory):
             "OCPP_EXTRA_IMPORTS": "tests.support.slow_vendor",
             "OCPP_TASK_VISIBILITY_TIMEOUT": "5",
             "OCPP_WORKER_PREFETCH": "1",
+            "OCPP_BRIDGE_CLAIM_IDLE_MS": "1000",
         },
     )
     store = Store.connect(dataclasses.replace(Settings.from_env(), key_prefix=prefix))
@@ -101,3 +102,27 @@ async def test_worker_killed_mid_task_loses_nothing(worker_stack, worker_charger
     assert reply.data == str(survivor.pid)
     runs = [e for e in store.redis.lrange(started_key, 0, -1) if e.startswith(f"{message_id}:")]
     assert runs == [f"{message_id}:{victim}", f"{message_id}:{survivor.pid}"]
+
+
+@pytest.mark.timeout(60)
+async def test_frames_left_by_a_dead_bridge_are_reclaimed(worker_stack, worker_chargers):
+    stack, store = worker_stack
+    cp = await worker_chargers.connect("reclaim-1", connectors=1, timeout=40)
+    bridge = stack.processes["bridge"]
+    bridge.kill()
+    bridge.proc.wait(5)
+
+    heartbeat = asyncio.create_task(cp.call(call.Heartbeat()))
+    # Play a bridge that read the frame and died before acknowledging it.
+    taken = []
+    deadline = time.monotonic() + 5
+    while not taken and time.monotonic() < deadline:
+        reply = store.redis.xreadgroup("bridges", "bridge-that-died", {store.keys.inbound: ">"}, count=10)
+        taken = reply[0][1] if reply else []
+        await asyncio.sleep(0.05)
+    assert any('"Heartbeat"' in fields["frame"] for _, fields in taken)
+    assert not heartbeat.done()
+
+    stack.start_bridge("bridge2")
+    assert (await asyncio.wait_for(heartbeat, 20)).current_time
+    assert store.redis.xpending(store.keys.inbound, "bridges")["pending"] == 0
