@@ -12,6 +12,7 @@ from ocpp.v16 import call
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.support.chargers import raw_socket
+from tests.support.stack import Stack
 
 
 async def recv_json(ws, timeout: float = 10) -> list:
@@ -165,3 +166,20 @@ async def test_redelivered_call_gets_the_same_reply(stack, store, cp_id):
         second = await recv_json(ws)
     assert first == second
     assert store.redis.zcard(store.keys.transactions_of(cp_id)) == 1
+
+
+async def test_reconnect_through_another_gateway_closes_the_old_socket(stack, store, cp_id, tmp_path):
+    other = Stack(stack.prefix, tmp_path)
+    try:
+        other.start_gateway()
+        async with raw_socket(stack.ws_url, cp_id) as old:
+            await old.send(json.dumps([2, "m1", "Heartbeat", {}]))
+            await recv_json(old)
+            first_gateway = store.redis.hget(store.keys.client(cp_id), "gateway")
+            async with raw_socket(other.ws_url, cp_id) as new:
+                assert await closed_with(old) == 1000
+                assert store.redis.hget(store.keys.client(cp_id), "gateway") != first_gateway
+                await new.send(json.dumps([2, "m2", "Heartbeat", {}]))
+                assert (await recv_json(new))[:2] == [3, "m2"]
+    finally:
+        other.stop()
