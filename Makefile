@@ -4,7 +4,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install run test test-unit lint fmt types check clean
+.PHONY: install run test test-unit lint fmt check bench clean
 
 install: $(STAMP)
 
@@ -33,6 +33,9 @@ fmt: install
 	$(VENV)/bin/ruff check --fix .
 
 check: lint test
+
+bench: install
+	scripts/with-redis $(PY) scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
