@@ -28,9 +28,9 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ocpp_worker.config import Settings  # noqa: E402
-from ocpp_worker.state.store import Store  # noqa: E402
-from tests.support.stack import Stack  # noqa: E402
+from ocpp_worker.config import Settings
+from ocpp_worker.state.store import Store
+from tests.support.stack import Stack
 
 NOW = "2026-01-01T00:00:00Z"
 PAYLOADS = [
