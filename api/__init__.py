@@ -1,0 +1,48 @@
+"""The REST API: the thin HTTP face of the central system (Flask, served by gunicorn).
+
+    create_app() -> Flask
+
+Blueprints by resource live in `api.routes`, their marshmallow schemas in
+`api.schemas`; `api.errors` owns the envelope, `api.auth` the bearer token and
+`api.openapi` the OpenAPI document built from the schemas.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from celery import Celery
+from flask import Flask
+
+from api import auth, errors
+from api.context import Services
+from api.routes import blueprints
+from ocpp_worker.celery_app import app as celery_app
+from ocpp_worker.config import Settings, get_settings
+from ocpp_worker.state.store import Store
+
+
+def create_app(
+    settings: Settings | None = None,
+    store: Store | None = None,
+    config: Mapping[str, Any] | None = None,
+    celery: Celery | None = None,
+) -> Flask:
+    """Build the API on a store (default: a new one from the settings).
+
+    `config` overrides Flask settings, API_TOKEN included (default: the environment's).
+    """
+    app = Flask(__name__, static_folder=None)
+    app.config["API_TOKEN"] = os.environ.get("API_TOKEN") or None
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if config:
+        app.config.update(config)
+    store = store or Store.connect(settings or get_settings())
+    app.extensions["ocpp"] = Services(store=store, celery=celery or celery_app)
+    errors.register(app)
+    auth.register(app)
+    for blueprint in blueprints():
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,89 @@
+"""The one place that owns the response envelope and every error.
+
+Every response, success or failure, is ``{"success": bool, "message": str, "data": ...}``.
+Views raise `ApiError` (or let an `ocpp_worker.calls.CallFailed` escape); the handlers
+registered here turn those, Flask's own 404/405 and any unexpected exception into the
+envelope, so a client never sees an HTML error page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from ocpp_worker import calls
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An answer other than success, with its HTTP status."""
+
+    def __init__(self, status: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.data = data
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message)
+
+
+def invalid(message: str, errors: Any) -> ApiError:
+    """400 with the field errors as data (marshmallow's `messages` shape)."""
+    return ApiError(400, message, errors)
+
+
+def envelope(data: Any = None, message: str = "OK", status: int = 200) -> Response:
+    response = jsonify({"success": 200 <= status < 300, "message": message, "data": data})
+    response.status_code = status
+    return response
+
+
+def _call_failed(exc: calls.CallFailed) -> tuple[int, str, Any]:
+    """The HTTP face of a CSMS call that produced no answer payload."""
+    if isinstance(exc, calls.InvalidPayload):
+        error = exc.error
+        return 400, "invalid OCPP payload", {"errorCode": error.code, "errorDescription": error.description}
+    if isinstance(exc, calls.CallRejected):
+        data = {"errorCode": exc.error_code, "errorDescription": exc.description, "errorDetails": exc.details}
+        return 502, "the charge point answered with an error", data
+    status = {
+        calls.UnknownAction: 404,
+        calls.UnknownChargePoint: 404,
+        calls.ChargePointOffline: 503,
+        calls.CallTimeout: 408,
+    }.get(type(exc), 500)
+    return status, str(exc), None
+
+
+def register(app: Flask) -> None:
+    """Install the handlers that keep every failure inside the envelope."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return envelope(exc.data, exc.message, exc.status)
+
+    @app.errorhandler(calls.CallFailed)
+    def _call_error(exc: calls.CallFailed) -> Response:
+        status, message, data = _call_failed(exc)
+        return envelope(data, message, status)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        response = envelope(None, exc.description or exc.name, exc.code or 500)
+        # A 405 must still say which methods the route allows.
+        allow = dict(exc.get_headers()).get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # Tracebacks do not contain request headers, so the token cannot leak here.
+        log.exception("unhandled error")
+        return envelope(None, "internal server error", 500)

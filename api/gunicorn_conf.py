@@ -1,0 +1,23 @@
+"""gunicorn settings for the API (``gunicorn -c api/gunicorn_conf.py api.wsgi:app``).
+
+A request that waits for a charger holds its thread for up to OCPP_CALL_TIMEOUT
+(10 s) while doing nothing but wait on Redis, so the API runs threads, not processes:
+gthread workers * threads is how many such calls can be open at once (default
+2 * 64 = 128, so 50 simultaneous calls to 50 chargers take one round trip).
+"""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('HTTP_PORT', '8081')}"
+worker_class = "gthread"
+workers = int(os.environ.get("API_WORKERS", "2"))
+threads = int(os.environ.get("API_THREADS", "64"))
+# Longer than the longest call (10 s) so a waiting request is never killed as a hung worker.
+timeout = int(os.environ.get("API_WORKER_TIMEOUT", "30"))
+# On SIGTERM, finish the calls in flight (≤ 10 s), then exit.
+graceful_timeout = int(os.environ.get("API_GRACEFUL_TIMEOUT", "10"))
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+# The default format has no headers, so the Authorization header (the token) is never logged.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'

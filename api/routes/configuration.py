@@ -1,0 +1,66 @@
+"""Configuration: stored (configuration manager, no charger contact) and live (the charger)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from api.context import send, store
+from api.endpoint import endpoint
+from api.errors import invalid
+from api.routes.chargepoints import CALL_ERRORS, known
+from api.schemas.common import StatusSchema
+from api.schemas.configuration import (
+    ConfigurationChangeBody,
+    LiveConfigurationArgs,
+    LiveConfigurationSchema,
+    StoredChangeSchema,
+    StoredConfigurationSchema,
+)
+from ocpp_worker.state import configuration
+
+bp = Blueprint("configuration", __name__, url_prefix="/api/v1/chargepoints")
+
+
+@bp.get("/<cp_id>/configuration")
+@endpoint("configuration", response=StoredConfigurationSchema, errors=(404,))
+def get_stored(cp_id: str) -> dict[str, Any]:
+    """The stored configuration: every known key (stored value or default), then vendor keys"""
+    known(cp_id)
+    return {"configurationKey": configuration.all_values(store(), cp_id)}
+
+
+@bp.put("/<cp_id>/configuration")
+@endpoint("configuration", body=ConfigurationChangeBody, response=StoredChangeSchema, errors=(400, 404))
+def put_stored(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Change one stored value (not sent to the charger; use /configuration/live for that)
+
+    A readonly key or a bad value is a 400 with the reason, and the value stays as it was.
+    """
+    known(cp_id)
+    try:
+        spec = configuration.set_value(store(), cp_id, body["key"], body["value"])
+    except configuration.ConfigurationError as exc:
+        raise invalid(f"{body['key']}: {exc}", {"value": [str(exc)]}) from None
+    return {
+        "key": body["key"],
+        "value": body["value"],
+        "readonly": False,
+        "rebootRequired": bool(spec and spec.reboot_required),
+    }
+
+
+@bp.get("/<cp_id>/configuration/live")
+@endpoint("configuration", query=LiveConfigurationArgs, response=LiveConfigurationSchema, errors=CALL_ERRORS)
+def get_live(cp_id: str, query: dict[str, Any]) -> dict[str, Any]:
+    """Ask the charger for its configuration (GetConfiguration); the stored copy follows"""
+    payload = {"key": query["key"]} if query.get("key") else {}
+    return send(cp_id, "GetConfiguration", payload)
+
+
+@bp.put("/<cp_id>/configuration/live")
+@endpoint("configuration", body=ConfigurationChangeBody, response=StatusSchema, errors=CALL_ERRORS)
+def put_live(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Change a key on the charger (ChangeConfiguration); stored when Accepted or RebootRequired"""
+    return send(cp_id, "ChangeConfiguration", body)

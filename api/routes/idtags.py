@@ -1,0 +1,68 @@
+"""The idTag registry that Authorize and StartTransaction consult."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from api.context import store
+from api.endpoint import Reply, endpoint
+from api.errors import invalid, not_found
+from api.schemas.common import PageArgs, page
+from api.schemas.idtags import IdTagBody, IdTagSchema
+from ocpp_worker import timeutil
+from ocpp_worker.state import idtags
+
+bp = Blueprint("idtags", __name__, url_prefix="/api/v1/idtags")
+
+MAX_ID_TAG = 20  # IdToken is a CiString20
+
+
+def _view(id_tag: str, tag: dict[str, str]) -> dict[str, Any]:
+    effective = idtags.id_tag_info(store(), id_tag, timeutil.utc_now())["status"]
+    return {"idTag": id_tag, **tag, "effectiveStatus": effective}
+
+
+@bp.get("")
+@endpoint("idtags", query=PageArgs, response=page(IdTagSchema), errors=(400,))
+def list_idtags(query: dict[str, Any]) -> dict[str, Any]:
+    """Registered idTags, in idTag order"""
+    tags, total = idtags.list_tags(store(), query["offset"], query["limit"])
+    return {"items": [_view(tag["idTag"], tag) for tag in tags], "total": total}
+
+
+@bp.get("/<id_tag>")
+@endpoint("idtags", response=IdTagSchema, errors=(404,))
+def get_idtag(id_tag: str) -> dict[str, Any]:
+    """One idTag; effectiveStatus is what Authorize answers now"""
+    tag = idtags.get(store(), id_tag)
+    if tag is None:
+        raise not_found(f"idTag {id_tag} is unknown")
+    return _view(id_tag, tag)
+
+
+@bp.put("/<id_tag>")
+@endpoint("idtags", body=IdTagBody, response=IdTagSchema, errors=(400,), extra_statuses=(201,))
+def put_idtag(id_tag: str, body: dict[str, Any]) -> Reply:
+    """Create (201) or replace (200) an idTag"""
+    if len(id_tag) > MAX_ID_TAG:
+        raise invalid("invalid idTag", {"idTag": [f"Longer than maximum length {MAX_ID_TAG}."]})
+    expiry = body.get("expiryDate")
+    created = idtags.put(
+        store(),
+        id_tag,
+        body["status"],
+        timeutil.iso(expiry) if expiry else None,
+        body.get("parentIdTag"),
+    )
+    tag = idtags.get(store(), id_tag) or {}
+    return Reply(_view(id_tag, tag), 201 if created else 200, "created" if created else "replaced")
+
+
+@bp.delete("/<id_tag>")
+@endpoint("idtags", errors=(404,))
+def delete_idtag(id_tag: str) -> None:
+    """Remove an idTag (Authorize answers Invalid for it from now on)"""
+    if not idtags.delete(store(), id_tag):
+        raise not_found(f"idTag {id_tag} is unknown")

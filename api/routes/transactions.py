@@ -1,0 +1,78 @@
+"""Transactions (read from Redis) and the remote start/stop calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from api.context import send, store
+from api.endpoint import endpoint
+from api.errors import not_found
+from api.routes.chargepoints import CALL_ERRORS
+from api.schemas.common import PageArgs, SampledValueSchema, StatusSchema, page
+from api.schemas.transactions import RemoteStartBody, RemoteStopBody, TransactionListArgs, TransactionSchema
+from ocpp_worker.state import transactions
+
+bp = Blueprint("transactions", __name__, url_prefix="/api/v1/transactions")
+
+
+def _known(tx_id: int) -> dict[str, str]:
+    transaction = transactions.get(store(), tx_id)
+    if transaction is None:
+        raise not_found(f"transaction {tx_id} is unknown")
+    return transaction
+
+
+@bp.post("/remote-start")
+@endpoint("transactions", body=RemoteStartBody, response=StatusSchema, errors=CALL_ERRORS)
+def remote_start(body: dict[str, Any]) -> dict[str, Any]:
+    """Ask a charger to start charging (RemoteStartTransaction); data.status = its answer
+
+    Accepted means the charger will try: the transaction appears once it sends
+    StartTransaction (watch GET /api/v1/transactions?clientId=…&status=active).
+    """
+    payload = {"idTag": body["idTag"]}
+    for name in ("connectorId", "chargingProfile"):
+        if name in body:
+            payload[name] = body[name]
+    return send(body["clientId"], "RemoteStartTransaction", payload)
+
+
+@bp.post("/remote-stop")
+@endpoint("transactions", body=RemoteStopBody, response=StatusSchema, errors=CALL_ERRORS)
+def remote_stop(body: dict[str, Any]) -> dict[str, Any]:
+    """Ask a charger to stop a transaction (RemoteStopTransaction); data.status = its answer"""
+    transaction = _known(body["transactionId"])
+    if transaction.get("clientId") != body["clientId"]:
+        raise not_found(f"transaction {body['transactionId']} is not one of {body['clientId']}")
+    return send(body["clientId"], "RemoteStopTransaction", {"transactionId": body["transactionId"]})
+
+
+@bp.get("")
+@endpoint("transactions", query=TransactionListArgs, response=page(TransactionSchema), errors=(400,))
+def list_transactions(query: dict[str, Any]) -> dict[str, Any]:
+    """Transactions, newest first"""
+    s = store()
+    ids, total = transactions.list_ids(
+        s, query.get("clientId"), query.get("status"), query["offset"], query["limit"]
+    )
+    return {"items": [t for t in transactions.get_many(s, ids) if t], "total": total}
+
+
+@bp.get("/<int:tx_id>")
+@endpoint("transactions", response=TransactionSchema, errors=(404,))
+def get_transaction(tx_id: int) -> dict[str, str]:
+    """One transaction"""
+    return _known(tx_id)
+
+
+@bp.get("/<int:tx_id>/meter-values")
+@endpoint("transactions", query=PageArgs, response=page(SampledValueSchema), errors=(400, 404))
+def meter_values(tx_id: int, query: dict[str, Any]) -> dict[str, Any]:
+    """A transaction's sampled values, in arrival order"""
+    _known(tx_id)
+    s = store()
+    start = query["offset"]
+    items = transactions.samples_of(s, tx_id, start, start + query["limit"] - 1)
+    return {"items": items, "total": transactions.sample_count(s, tx_id)}

@@ -1,0 +1,85 @@
+"""Charge points, their connectors, the connected-charger registry, triggers, resets."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.schemas.common import Body, PageArgs, SampledValueSchema, iso_timestamp
+
+TRIGGERABLE = (
+    "BootNotification",
+    "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "MeterValues",
+    "StatusNotification",
+)
+CP_ID = validate.Length(1, 48)  # OCPP-J: the charge point identity is at most 48 characters
+
+
+class ClientSchema(Schema):
+    """A connected charger as the gateway registry has it."""
+
+    id = fields.String(required=True)
+    gateway = fields.String()
+    connectedAt = iso_timestamp()
+    remote = fields.String(metadata={"description": "the charger's IP address"})
+
+
+class ConnectorSchema(Schema):
+    connectorId = fields.Integer(required=True)
+    status = fields.String(allow_none=True)
+    errorCode = fields.String(allow_none=True)
+    info = fields.String()
+    vendorId = fields.String()
+    vendorErrorCode = fields.String()
+    transactionId = fields.Integer(allow_none=True)
+    timestamp = iso_timestamp(metadata={"description": "the charger's time of the last StatusNotification"})
+    updatedAt = iso_timestamp(metadata={"description": "when we received it"})
+    meterValues = fields.List(
+        fields.Nested(SampledValueSchema),
+        metadata={"description": "latest value per measurand/phase/location"},
+    )
+
+
+class ChargePointSummarySchema(Schema):
+    id = fields.String(required=True)
+    connected = fields.Boolean(required=True)
+    vendor = fields.String(allow_none=True)
+    model = fields.String(allow_none=True)
+    serialNumber = fields.String(allow_none=True)
+    chargeBoxSerialNumber = fields.String(allow_none=True)
+    firmwareVersion = fields.String(allow_none=True)
+    registrationStatus = fields.String(allow_none=True)
+    status = fields.String(allow_none=True, metadata={"description": "status of connector 0 (the charger)"})
+    lastHeartbeat = iso_timestamp()
+    lastSeen = iso_timestamp()
+    bootedAt = iso_timestamp()
+
+
+class ChargePointSchema(ChargePointSummarySchema):
+    connectors = fields.List(fields.Nested(ConnectorSchema))
+
+
+class ChargePointListArgs(PageArgs):
+    connected = fields.Boolean(
+        metadata={"description": "only connected (true) or disconnected (false) chargers"}
+    )
+
+
+class TriggerBody(Body):
+    requestedMessage = fields.String(required=True, validate=validate.OneOf(TRIGGERABLE))
+    connectorId = fields.Integer(validate=validate.Range(min=0))
+
+
+class ResetBody(Body):
+    type = fields.String(required=True, validate=validate.OneOf(("Soft", "Hard")))
+
+
+class UnlockBody(Body):
+    connectorId = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class AvailabilityBody(Body):
+    connectorId = fields.Integer(required=True, validate=validate.Range(min=0))
+    type = fields.String(required=True, validate=validate.OneOf(("Inoperative", "Operative")))

@@ -1,0 +1,102 @@
+"""Shapes every resource shares: the envelope, pagination, timestamps, OCPP payloads."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
+
+MAX_LIMIT = 500
+
+
+def iso_timestamp(**kwargs: Any) -> fields.String:
+    """A stored timestamp: already UTC ISO 8601 with Z, so it is passed through as is."""
+    return fields.String(
+        allow_none=True, metadata={"format": "date-time", **kwargs.pop("metadata", {})}, **kwargs
+    )
+
+
+class Body(Schema):
+    """A request body: unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class Query(Schema):
+    """A query string: unknown parameters (cache busters, tracing) are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class PageArgs(Query):
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class OcppPayload(Schema):
+    """An OCPP 1.6 payload, passed on unchanged: the action's 1.6 JSON schema checks it."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+def envelope(data: type[Schema] | None = None, many: bool = False) -> type[Schema]:
+    """The `{success, message, data}` wrapper of one data schema (for the OpenAPI document);
+    without one, the envelope of an error (data: field errors, a CALLERROR or null)."""
+    return _envelope(data, many)
+
+
+@cache
+def _envelope(data: type[Schema] | None, many: bool) -> type[Schema]:
+    name = (
+        f"{data.__name__.removesuffix('Schema')}{'List' if many else ''}Envelope" if data else "ErrorEnvelope"
+    )
+    data_field: fields.Field[Any] = (
+        fields.Nested(data, many=many)
+        if data
+        else fields.Raw(
+            allow_none=True,
+            metadata={
+                "description": "400: the field errors; 502: {errorCode, errorDescription, errorDetails}"
+            },
+        )
+    )
+    return Schema.from_dict(
+        {
+            "success": fields.Boolean(required=True),
+            "message": fields.String(required=True),
+            "data": data_field,
+        },
+        name=name,
+    )
+
+
+@cache
+def page(item: type[Schema]) -> type[Schema]:
+    """`{items: [...], total: N}`, the data of every list endpoint."""
+    return Schema.from_dict(
+        {"items": fields.List(fields.Nested(item)), "total": fields.Integer(required=True)},
+        name=f"{item.__name__.removesuffix('Schema')}Page",
+    )
+
+
+class SampledValueSchema(Schema):
+    """One OCPP SampledValue as stored: the 1.6 defaults filled in, with its timestamp."""
+
+    timestamp = iso_timestamp()
+    value = fields.String()
+    context = fields.String()
+    format = fields.String()
+    measurand = fields.String()
+    phase = fields.String()
+    location = fields.String()
+    unit = fields.String()
+
+
+class StatusSchema(Schema):
+    """The `status` a charger answered (RemoteStart, Trigger, ChangeConfiguration, …)."""
+
+    status = fields.String(required=True)

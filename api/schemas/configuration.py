@@ -1,0 +1,43 @@
+"""Configuration keys: stored (the configuration manager) and live (the charger's)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.schemas.common import Body, Query
+
+
+class ConfigurationKeySchema(Schema):
+    key = fields.String(required=True)
+    value = fields.String(allow_none=True)
+    readonly = fields.Boolean(required=True)
+
+
+class StoredConfigurationSchema(Schema):
+    configurationKey = fields.List(fields.Nested(ConfigurationKeySchema), required=True)
+
+
+class LiveConfigurationSchema(Schema):
+    """The charger's GetConfiguration.conf payload."""
+
+    configurationKey = fields.List(fields.Nested(ConfigurationKeySchema))
+    unknownKey = fields.List(fields.String())
+
+
+class LiveConfigurationArgs(Query):
+    key = fields.List(
+        fields.String(validate=validate.Length(1, 50)),
+        metadata={"description": "repeatable; none = every key"},
+    )
+
+
+class ConfigurationChangeBody(Body):
+    key = fields.String(required=True, validate=validate.Length(1, 50))  # CiString50
+    value = fields.String(required=True, validate=validate.Length(max=500))  # CiString500
+
+
+class StoredChangeSchema(Schema):
+    key = fields.String(required=True)
+    value = fields.String(required=True)
+    readonly = fields.Boolean(required=True)
+    rebootRequired = fields.Boolean(required=True)

@@ -1,0 +1,45 @@
+"""Charging sessions and the remote start/stop that begin and end them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.schemas.chargepoints import CP_ID
+from api.schemas.common import Body, PageArgs, iso_timestamp
+
+ID_TAG = validate.Length(1, 20)  # IdToken is a CiString20
+
+
+class RemoteStartBody(Body):
+    clientId = fields.String(required=True, validate=CP_ID)
+    connectorId = fields.Integer(validate=validate.Range(min=1))
+    idTag = fields.String(required=True, validate=ID_TAG)
+    chargingProfile = fields.Dict(metadata={"description": "an OCPP 1.6 ChargingProfile (TxProfile)"})
+
+
+class RemoteStopBody(Body):
+    clientId = fields.String(required=True, validate=CP_ID)
+    transactionId = fields.Integer(required=True, strict=True)
+
+
+class TransactionSchema(Schema):
+    transactionId = fields.Integer(required=True)
+    clientId = fields.String(required=True)
+    connectorId = fields.Integer()
+    idTag = fields.String()
+    idTagStatus = fields.String(metadata={"description": "what we answered in StartTransaction.conf"})
+    reservationId = fields.Integer()
+    meterStart = fields.Integer(metadata={"description": "Wh"})
+    meterStop = fields.Integer(allow_none=True, metadata={"description": "Wh"})
+    startTime = iso_timestamp()
+    stopTime = iso_timestamp()
+    stopReason = fields.String(allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(("active", "completed")))
+    energyWh = fields.Integer(
+        allow_none=True, metadata={"description": "meterStop - meterStart; null while active"}
+    )
+
+
+class TransactionListArgs(PageArgs):
+    clientId = fields.String(validate=CP_ID)
+    status = fields.String(validate=validate.OneOf(("active", "completed")))
