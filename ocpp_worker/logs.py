@@ -11,3 +11,5 @@ def setup_logging(role: str) -> None:
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format=f"%(asctime)s %(levelname)s {role} %(name)s: %(message)s",
     )
+    # websockets logs every handshake at INFO; with thousands of chargers that drowns the rest
+    logging.getLogger("websockets").setLevel(logging.WARNING)
