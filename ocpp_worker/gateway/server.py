@@ -8,7 +8,6 @@ many chargers are connected (python-websockets' "one Redis reader per process").
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http
 import logging
 import os
@@ -119,7 +118,9 @@ class Gateway:
         replaced = self.sessions.get(cp_id)
         self.sessions[cp_id] = session
         if replaced is not None:
-            await self._close_replaced(replaced)
+            # don't wait for the old socket's closing handshake: it may be a dead TCP link
+            log.info("%s reconnected: closing the older connection", cp_id)
+            replaced.close(CLOSE_REPLACED, "replaced by a newer connection")
         remote = ws.remote_address[0] if ws.remote_address else ""
         previous = await registry.register(
             self.redis,
@@ -168,11 +169,6 @@ class Gateway:
         if action:
             fields["action"] = action
         await self.redis.xadd(self.keys.inbound, fields, maxlen=INBOUND_MAXLEN, approximate=True)
-
-    async def _close_replaced(self, old: Session) -> None:
-        log.info("%s reconnected: closing the older connection", old.cp_id)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(old.ws.close(CLOSE_REPLACED, "replaced by a newer connection"), 5)
 
     async def _disconnected(self, session: Session) -> None:
         if self.sessions.get(session.cp_id) is session:
