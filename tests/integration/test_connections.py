@@ -11,12 +11,8 @@ import websockets
 from ocpp.v16 import call
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.support.chargers import raw_socket
+from tests.support.chargers import raw_socket, recv_json
 from tests.support.stack import Stack
-
-
-async def recv_json(ws, timeout: float = 10) -> list:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
 async def closed_with(ws, timeout: float = 10) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,6 +36,10 @@ class ChargerFactory:
             with contextlib.suppress(Exception):
                 await ws.close()
         self._open.clear()
+
+
+async def recv_json(ws: Any, timeout: float = 5) -> Any:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
 @contextlib.asynccontextmanager
