@@ -1,0 +1,73 @@
+"""The OpenAPI document describes exactly the app's routes, from the marshmallow schemas."""
+
+from __future__ import annotations
+
+import re
+
+from api import create_app
+
+
+def test_document_lists_every_route_and_method(api):
+    response = api.request("GET", "/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["openapi"].startswith("3.")
+    documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
+    served = {
+        (re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule), method)
+        for rule in api.app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert served
+    assert documented == served
+
+
+def test_operations_carry_schemas_parameters_and_error_statuses(api):
+    document = api.request("GET", "/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    for name in ("ChargePoint", "Connector", "Transaction", "IdTag", "RemoteStartBody", "ErrorEnvelope"):
+        assert name in schemas, name
+    assert set(schemas["Transaction"]["properties"]) >= {
+        "transactionId",
+        "clientId",
+        "connectorId",
+        "idTag",
+        "meterStart",
+        "meterStop",
+        "startTime",
+        "stopTime",
+        "stopReason",
+        "status",
+        "energyWh",
+    }
+    assert schemas["Transaction"]["properties"]["meterStart"]["type"] == "integer"
+    start = document["paths"]["/api/v1/transactions/remote-start"]["post"]
+    assert start["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/RemoteStartBody")
+    assert {"200", "400", "401", "404", "408", "502", "503"} <= set(start["responses"])
+    listing = document["paths"]["/api/v1/transactions"]["get"]
+    assert {p["name"] for p in listing["parameters"] if p["in"] == "query"} == {
+        "limit",
+        "offset",
+        "clientId",
+        "status",
+    }
+    status = next(p for p in listing["parameters"] if p["name"] == "status")
+    assert status["schema"]["enum"] == ["active", "completed"]
+    connector = document["paths"]["/api/v1/chargepoints/{cp_id}/connectors/{connector_id}"]["get"]
+    assert {p["name"]: p["schema"]["type"] for p in connector["parameters"]} == {
+        "cp_id": "string",
+        "connector_id": "integer",
+    }
+    assert "401" not in document["paths"]["/health"]["get"]["responses"]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_document_is_built_from_the_app_it_describes(store):
+    app = create_app(store=store, config={"API_TOKEN": None})
+
+    @app.get("/extra")
+    def extra() -> str:
+        return "x"
+
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    assert "/extra" in paths
