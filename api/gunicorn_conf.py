@@ -21,3 +21,8 @@ accesslog = "-"
 errorlog = "-"
 # The default format has no headers, so the Authorization header (the token) is never logged.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# gunicorn ≥ 25 opens a control socket at one fixed per-user path, which every other
+# gunicorn of that user (another deployment, a test run) would fight over: off unless
+# API_CONTROL_SOCKET names a path.
+control_socket = os.environ.get("API_CONTROL_SOCKET") or None
+control_socket_disable = control_socket is None
