@@ -81,6 +81,10 @@ async def test_transaction_list_filters_and_paginates_newest_first(api, chargers
     assert second in [t["transactionId"] for t in everyone["items"]]
     assert first not in [t["transactionId"] for t in everyone["items"]]
     assert all(t["status"] == "active" for t in everyone["items"])
+    finished = ok(await api.get("/api/v1/transactions?status=completed&limit=500"))
+    assert first in [t["transactionId"] for t in finished["items"]]
+    assert second not in [t["transactionId"] for t in finished["items"]]
+    assert all(t["status"] == "completed" for t in finished["items"])
     assert ok(await api.get("/api/v1/transactions?clientId=nobody-at-all")) == {"items": [], "total": 0}
     envelope_of(await api.get("/api/v1/transactions?status=paused"), 400)
 
