@@ -44,6 +44,14 @@ def envelope(data: Any = None, message: str = "OK", status: int = 200) -> Respon
     return response
 
 
+_CALL_STATUS: tuple[tuple[type[calls.CallFailed], int], ...] = (
+    (calls.UnknownAction, 404),
+    (calls.UnknownChargePoint, 404),
+    (calls.ChargePointOffline, 503),
+    (calls.CallTimeout, 408),
+)
+
+
 def _call_failed(exc: calls.CallFailed) -> tuple[int, str, Any]:
     """The HTTP face of a CSMS call that produced no answer payload."""
     if isinstance(exc, calls.InvalidPayload):
@@ -52,12 +60,7 @@ def _call_failed(exc: calls.CallFailed) -> tuple[int, str, Any]:
     if isinstance(exc, calls.CallRejected):
         data = {"errorCode": exc.error_code, "errorDescription": exc.description, "errorDetails": exc.details}
         return 502, "the charge point answered with an error", data
-    status = {
-        calls.UnknownAction: 404,
-        calls.UnknownChargePoint: 404,
-        calls.ChargePointOffline: 503,
-        calls.CallTimeout: 408,
-    }.get(type(exc), 500)
+    status = next((code for kind, code in _CALL_STATUS if isinstance(exc, kind)), 500)
     return status, str(exc), None
 
 
