@@ -26,9 +26,7 @@ def _expiry_ms(ttl: int) -> int:
     return int((time.time() + ttl) * 1000)
 
 
-async def register(
-    r: Any, keys: Keys, cp_id: str, fields: dict[str, str], ttl: int
-) -> dict[str, str]:
+async def register(r: Any, keys: Keys, cp_id: str, fields: dict[str, str], ttl: int) -> dict[str, str]:
     """Register a connection; returns the registration it replaced (maybe empty)."""
     key = keys.client(cp_id)
     pipe = r.pipeline(transaction=True)
