@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,8 @@ from ocpp.v16.enums import (
 
 log = logging.getLogger("simulator")
 
+POWER_W = 11_000  # what the simulated car draws while charging
+
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -52,6 +55,7 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         self.transactions: dict[int, int] = {}  # connector -> transaction id
         self.configuration: dict[str, str] = {"HeartbeatInterval": "300", "MeterValueSampleInterval": "60"}
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.last_sample: dict[int, float] = {}  # connector -> time of its last MeterValues
         self.background: set[asyncio.Task[Any]] = set()
 
     def _later(self, coro: Any) -> None:
@@ -92,10 +96,17 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
             )
         )
         self.transactions[connector] = reply.transaction_id
+        self.last_sample[connector] = time.monotonic()
         await self.status(connector, ChargePointStatus.charging)
         return int(reply.transaction_id)
 
-    async def meter(self, connector: int, wh: int = 1500) -> None:
+    async def meter(self, connector: int, wh: int | None = None) -> None:
+        """Send a MeterValues; without `wh`, the energy drawn at POWER_W since the last one."""
+        now_s = time.monotonic()
+        if wh is None:
+            since = self.last_sample.get(connector, now_s) if connector in self.transactions else now_s
+            wh = round(POWER_W * (now_s - since) / 3600)
+        self.last_sample[connector] = now_s
         self.meter_wh += wh
         await self.call(
             call.MeterValues(
@@ -132,7 +143,7 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         log.info("%s: idTag %s is %s", self.id, id_tag, authorized.id_tag_info["status"])
         tx_id = await self.start_session(connector, id_tag)
         for _ in range(samples):
-            await self.meter(connector)
+            await self.meter(connector, 1500)
         await self.stop_session(connector)
         return tx_id
 
@@ -203,7 +214,7 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         elif requested_message == "BootNotification":
             self._later(self.boot())
         elif requested_message == "MeterValues":
-            self._later(self.meter(connector_id or 1, 0))
+            self._later(self.meter(connector_id or 1))
         else:
             return call_result.TriggerMessage(status=TriggerMessageStatus.not_implemented)
         return call_result.TriggerMessage(status=TriggerMessageStatus.accepted)
@@ -225,9 +236,16 @@ async def run(args: argparse.Namespace) -> int:
             listener.cancel()
             return 0
         print(f"{args.id}: connected to {url}; answering the central system (Ctrl-C to stop)")
+        # Heartbeat at the interval the central system gave; while charging, meter values
+        # every --meter-interval seconds.
+        next_heartbeat = time.monotonic() + (boot.interval or 300)
         while True:
-            await asyncio.sleep(boot.interval or 300)
-            await cp.call(call.Heartbeat())
+            await asyncio.sleep(args.meter_interval)
+            for connector in list(cp.transactions):
+                await cp.meter(connector)
+            if time.monotonic() >= next_heartbeat:
+                await cp.call(call.Heartbeat())
+                next_heartbeat = time.monotonic() + (boot.interval or 300)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--session", action="store_true", help="run one charging session after boot")
     parser.add_argument("--id-tag", default="DEMO-TAG")
     parser.add_argument("--samples", type=int, default=3, help="MeterValues per session")
+    parser.add_argument(
+        "--meter-interval", type=float, default=10, help="seconds between MeterValues while charging"
+    )
     parser.add_argument("--exit", action="store_true", help="disconnect when done instead of staying online")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every frame")
     args = parser.parse_args(argv)
