@@ -48,9 +48,12 @@ def now() -> str:
 class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
     """A charger with `connectors` connectors and a plain energy meter."""
 
-    def __init__(self, cp_id: str, connection: Any, connectors: int = 2, **kwargs: Any) -> None:
+    def __init__(
+        self, cp_id: str, connection: Any, connectors: int = 2, power_w: int = POWER_W, **kwargs: Any
+    ) -> None:
         super().__init__(cp_id, connection, **kwargs)
         self.connectors = connectors
+        self.power_w = power_w
         self.meter_wh = 0
         self.transactions: dict[int, int] = {}  # connector -> transaction id
         self.configuration: dict[str, str] = {"HeartbeatInterval": "300", "MeterValueSampleInterval": "60"}
@@ -100,14 +103,17 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         await self.status(connector, ChargePointStatus.charging)
         return int(reply.transaction_id)
 
-    async def meter(self, connector: int, wh: int | None = None) -> None:
-        """Send a MeterValues; without `wh`, the energy drawn at POWER_W since the last one."""
+    def _draw(self, connector: int) -> int:
+        """Energy (Wh) drawn at `power_w` on `connector` since its last reading."""
         now_s = time.monotonic()
-        if wh is None:
-            since = self.last_sample.get(connector, now_s) if connector in self.transactions else now_s
-            wh = round(POWER_W * (now_s - since) / 3600)
+        since = self.last_sample.get(connector, now_s) if connector in self.transactions else now_s
         self.last_sample[connector] = now_s
-        self.meter_wh += wh
+        return round(self.power_w * (now_s - since) / 3600)
+
+    async def meter(self, connector: int, wh: int | None = None) -> None:
+        """Send a MeterValues; without `wh`, the energy drawn since the last reading."""
+        drawn = self._draw(connector)
+        self.meter_wh += drawn if wh is None else wh
         await self.call(
             call.MeterValues(
                 connector_id=connector,
@@ -129,6 +135,7 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         )
 
     async def stop_session(self, connector: int, reason: str = "Local") -> None:
+        self.meter_wh += self._draw(connector)
         tx_id = self.transactions.pop(connector)
         await self.call(
             call.StopTransaction(

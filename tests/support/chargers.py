@@ -23,7 +23,8 @@ class ChargerFactory:
         self, cp_id: str, *, connectors: int = 2, boot: bool = True, timeout: float = 15
     ) -> SimulatedChargePoint:
         ws = await websockets.connect(f"{self.ws_url}/{cp_id}", subprotocols=["ocpp1.6"])  # type: ignore[list-item]
-        cp = SimulatedChargePoint(cp_id, ws, connectors=connectors, response_timeout=timeout)
+        # power_w=0: the meter moves only by what a test sends, never by elapsed time
+        cp = SimulatedChargePoint(cp_id, ws, connectors=connectors, power_w=0, response_timeout=timeout)
         listener = asyncio.create_task(cp.start())
         self._open.append((ws, listener))
         if boot:
