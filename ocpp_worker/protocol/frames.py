@@ -75,6 +75,8 @@ def parse(text: str | bytes) -> Frame:
         message = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FrameError(f"not JSON: {exc}", close_code=CLOSE_INVALID_DATA) from None
+    except RecursionError:
+        raise FrameError("JSON nested too deeply", close_code=CLOSE_INVALID_DATA) from None
     if not isinstance(message, list) or len(message) < 2:
         raise FrameError("a frame is a JSON array [type, id, ...]")
     type_id, unique_id = message[0], message[1]

@@ -107,12 +107,13 @@ async def test_bad_frame_with_readable_id_gets_callerror_and_connection_stays(st
     ("text", "close_code"),
     [
         ("this is not json", 1007),
+        ("[" * 50_000 + "]" * 50_000, 1007),
         ('[2, 17, "Heartbeat", {}]', 1002),
         ('{"not": "an array"}', 1002),
         ("[]", 1002),
         ("x" * (1024 * 1024 + 1), 1009),
     ],
-    ids=["not-json", "numeric-id", "object", "empty-array", "oversize"],
+    ids=["not-json", "too-deep", "numeric-id", "object", "empty-array", "oversize"],
 )
 async def test_unreadable_frame_closes_connection(stack, cp_id, text, close_code):
     async with raw_socket(stack.ws_url, cp_id) as ws:

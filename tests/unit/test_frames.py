@@ -21,6 +21,7 @@ def test_result_and_error_frames():
     ("text", "unique_id", "close_code"),
     [
         ("nope", None, 1007),
+        ("[" * 100_000 + "]" * 100_000, None, 1007),
         ("[2]", None, 1002),
         ('[2, 5, "Heartbeat", {}]', None, 1002),
         ('[2, "", "Heartbeat", {}]', None, 1002),
