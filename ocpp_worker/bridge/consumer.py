@@ -22,7 +22,9 @@ import time
 import uuid
 from typing import Any
 
+import redis
 from celery import Celery, states
+from kombu.exceptions import OperationalError
 
 from ocpp_worker import transport
 from ocpp_worker.protocol import errors, frames, validation
@@ -30,6 +32,9 @@ from ocpp_worker.protocol.actions import CHARGER_INITIATED, CSMS_INITIATED
 from ocpp_worker.state.store import Store
 
 log = logging.getLogger(__name__)
+
+# Failures of the infrastructure, not of a frame: retry rather than drop.
+OUTAGES = (redis.ConnectionError, redis.TimeoutError, OperationalError)
 
 GROUP = "bridges"
 BATCH = 200
@@ -63,10 +68,19 @@ class Bridge:
                 raise
 
     def run(self, stop: threading.Event) -> None:
-        self.ensure_group()
+        """Handle batches until `stop`; ride out Redis outages instead of dying."""
         log.info("bridge %s reading %s", self.name, self.keys.inbound)
+        self.ensure_group()
         while not stop.is_set():
-            self.step(block_ms=1000)
+            try:
+                self.step(block_ms=1000)
+            except OUTAGES as exc:
+                log.warning("Redis unavailable (%s); retrying in 1 s", exc)
+                stop.wait(1)
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                self.ensure_group()  # the stream or group was deleted (e.g. Redis restarted)
 
     def step(self, block_ms: int = 1000) -> int:
         """Handle one batch (claimed or new); returns how many entries were handled."""
@@ -78,24 +92,30 @@ class Bridge:
             )
             entries = [e for e in claimed[1] if e[1]]
             if entries:
-                log.warning("bridge %s reclaimed %d frames of a dead bridge", self.name, len(entries))
+                log.warning("bridge %s took over %d unacknowledged frames", self.name, len(entries))
         if not entries:
             reply = self.store.redis.xreadgroup(
                 GROUP, self.name, {self.keys.inbound: ">"}, count=BATCH, block=block_ms
             )
             entries = reply[0][1] if reply else []
-        for _, fields in entries:
-            try:
-                self.handle(fields)
-            except Exception:
-                log.exception("bridge could not handle %r", fields)
-        if entries:
-            ids = [entry_id for entry_id, _ in entries]
-            pipe = self.store.redis.pipeline(transaction=False)
-            pipe.xack(self.keys.inbound, GROUP, *ids)
-            pipe.xdel(self.keys.inbound, *ids)
-            pipe.execute()
-        return len(entries)
+        done: list[str] = []
+        try:
+            for entry_id, fields in entries:
+                try:
+                    self.handle(fields)
+                except OUTAGES:
+                    raise  # leave it pending: it is handled again once Redis is back
+                except Exception:
+                    # a bug on one frame must not block the stream behind it
+                    log.exception("bridge could not handle %r", fields)
+                done.append(entry_id)
+        finally:
+            if done:
+                pipe = self.store.redis.pipeline(transaction=False)
+                pipe.xack(self.keys.inbound, GROUP, *done)
+                pipe.xdel(self.keys.inbound, *done)
+                pipe.execute()
+        return len(done)
 
     # -- one entry ----------------------------------------------------------
     def handle(self, fields: dict[str, str]) -> None:
