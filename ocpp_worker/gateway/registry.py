@@ -5,7 +5,7 @@ so the chargers of a gateway that died vanish by themselves."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from ocpp_worker.state.keys import Keys
@@ -44,13 +44,32 @@ async def unregister(r: Any, keys: Keys, cp_id: str, conn_id: str) -> None:
     await r.eval(_UNREGISTER, 2, keys.client(cp_id), keys.clients, conn_id, cp_id)
 
 
-async def refresh(r: Any, keys: Keys, gateway_id: str, cp_ids: Iterable[str], ttl: int) -> None:
-    """Extend this gateway's registrations and drop the expired ones of dead gateways."""
+# Extend a registration we own, or write it again if it is gone (Redis restarted, or
+# the key expired while Redis was unreachable); leave it alone if a newer connection
+# owns it, possibly on another gateway.
+_REFRESH = """
+local owner = redis.call('HGET', KEYS[1], 'conn')
+if owner and owner ~= ARGV[1] then return 0 end
+if not owner then redis.call('HSET', KEYS[1], unpack(ARGV, 5)) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
+"""
+
+
+async def refresh(
+    r: Any, keys: Keys, gateway_id: str, registrations: Mapping[str, dict[str, str]], ttl: int
+) -> None:
+    """Keep this gateway's registrations alive; drop the expired ones of dead gateways.
+
+    `registrations` maps each charger connected here to its registration fields.
+    """
     expiry = _expiry_ms(ttl)
     pipe = r.pipeline(transaction=False)
-    for cp_id in cp_ids:
-        pipe.expire(keys.client(cp_id), ttl)
-        pipe.zadd(keys.clients, {cp_id: expiry})
+    for cp_id, fields in registrations.items():
+        pairs = [item for field in fields.items() for item in field]
+        args = [fields["conn"], ttl, expiry, cp_id, *pairs]
+        pipe.eval(_REFRESH, 2, keys.client(cp_id), keys.clients, *args)
     pipe.zadd(keys.gateways, {gateway_id: expiry})
     pipe.expire(keys.gateway_outbox(gateway_id), ttl * 2)
     now_ms = int(time.time() * 1000)

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 SUBPROTOCOLS = [Subprotocol("ocpp1.6")]
 MAX_IDENTITY_LENGTH = 48  # chargeBoxIdentity is CiString48Type (OCPP 1.6 §6.1)
 INBOUND_MAXLEN = 1_000_000  # a safety cap should every bridge be down for long
-REFRESH_EVERY_S = 10.0
+REFRESH_EVERY_S = float(os.environ.get("OCPP_GATEWAY_REFRESH_S", "10"))
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_REPLACED = 1000
 
@@ -76,7 +76,7 @@ class Gateway:
             max_queue=64,
         ) as server:
             self.server = server
-            await registry.refresh(self.redis, self.keys, self.id, [], self.settings.client_ttl)
+            await registry.refresh(self.redis, self.keys, self.id, {}, self.settings.client_ttl)
             background = [
                 asyncio.create_task(self.read_outbox(), name="outbox"),
                 asyncio.create_task(self.keep_registered(), name="refresh"),
@@ -122,17 +122,14 @@ class Gateway:
             log.info("%s reconnected: closing the older connection", cp_id)
             replaced.close(CLOSE_REPLACED, "replaced by a newer connection")
         remote = ws.remote_address[0] if ws.remote_address else ""
+        session.registration = {
+            "gateway": self.id,
+            "conn": session.conn_id,
+            "connectedAt": timeutil.iso(timeutil.utc_now()),
+            "remote": str(remote),
+        }
         previous = await registry.register(
-            self.redis,
-            self.keys,
-            cp_id,
-            {
-                "gateway": self.id,
-                "conn": session.conn_id,
-                "connectedAt": timeutil.iso(timeutil.utc_now()),
-                "remote": str(remote),
-            },
-            self.settings.client_ttl,
+            self.redis, self.keys, cp_id, session.registration, self.settings.client_ttl
         )
         if previous.get("gateway") and previous["gateway"] != self.id:
             # The charger moved here from another gateway: have that one drop the old socket.
@@ -233,8 +230,9 @@ class Gateway:
         while True:
             await asyncio.sleep(REFRESH_EVERY_S)
             try:
+                registrations = {cp_id: s.registration for cp_id, s in self.sessions.items()}
                 await registry.refresh(
-                    self.redis, self.keys, self.id, list(self.sessions), self.settings.client_ttl
+                    self.redis, self.keys, self.id, registrations, self.settings.client_ttl
                 )
             except Exception:
                 log.exception("registry refresh failed")

@@ -38,6 +38,7 @@ class Session:
         self.ws = ws
         self.cp_id = cp_id
         self.conn_id = conn_id
+        self.registration: dict[str, str] = {}  # what the gateway registry holds for it
         # frames to send, or (close code, reason) to close after what came before
         self.outgoing: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
         self.pending: OutgoingCall | None = None

@@ -13,6 +13,8 @@ import pytest
 from ocpp.v16 import call
 from websockets.exceptions import ConnectionClosed
 
+from ocpp_worker.config import Settings
+from ocpp_worker.state.store import Store
 from tests.support.chargers import ChargerFactory
 from tests.support.stack import ManagedProcess, Stack, free_port
 
@@ -42,8 +44,9 @@ def start_redis(port: int, log_dir: Path) -> ManagedProcess:
 async def test_every_process_survives_a_redis_restart(tmp_path):
     port = free_port()
     redis = start_redis(port, tmp_path)
+    prefix = f"ocpptest-{uuid.uuid4().hex[:8]}:"
     stack = Stack(
-        f"ocpptest-{uuid.uuid4().hex[:8]}:", tmp_path, extra_env={"REDIS_ADDR": f"127.0.0.1:{port}"}
+        prefix, tmp_path, extra_env={"REDIS_ADDR": f"127.0.0.1:{port}", "OCPP_GATEWAY_REFRESH_S": "1"}
     )
     chargers = ChargerFactory(stack.ws_url)
     try:
@@ -67,6 +70,13 @@ async def test_every_process_survives_a_redis_restart(tmp_path):
             except (OSError, TimeoutError, ConnectionClosed) as exc:
                 assert time.monotonic() < deadline, f"not served after the restart: {exc!r}"
                 await asyncio.sleep(0.5)
+        # The charger that stayed connected through it is registered again and served.
+        store = Store.connect(Settings(redis_addr=f"127.0.0.1:{port}", key_prefix=prefix))
+        deadline = time.monotonic() + 5
+        while not store.redis.exists(store.keys.client("outage-1")):
+            assert time.monotonic() < deadline, "the connected charger was not registered again"
+            await asyncio.sleep(0.1)
+        assert (await before.call(call.Heartbeat())).current_time
         dead = [name for name, process in stack.processes.items() if not process.alive()]
         assert not dead, {name: stack.processes[name].output()[-2000:] for name in dead}
     finally:
