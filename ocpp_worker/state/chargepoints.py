@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ocpp_worker import timeutil
-from ocpp_worker.state.store import Store, strings
+from ocpp_worker.state.store import Store, hashes, strings
 
 # BootNotification fields we keep, as the charger names them.
 BOOT_FIELDS = (
@@ -128,10 +128,7 @@ def registration(store: Store, cp_id: str) -> dict[str, str] | None:
 
 def registrations(store: Store, cp_ids: list[str]) -> dict[str, dict[str, str]]:
     """The registrations of those chargers that are connected, by id."""
-    pipe = store.redis.pipeline(transaction=False)
-    for cp_id in cp_ids:
-        pipe.hgetall(store.keys.client(cp_id))
-    replies = pipe.execute()
+    replies = hashes(store, (store.keys.client(cp_id) for cp_id in cp_ids))
     return {cp_id: fields for cp_id, fields in zip(cp_ids, replies, strict=True) if fields.get("gateway")}
 
 
@@ -152,18 +149,12 @@ def list_ids(
 
 def get_many(store: Store, cp_ids: list[str]) -> list[dict[str, str]]:
     """The hashes of several chargers in one round trip (empty for unknown ids)."""
-    pipe = store.redis.pipeline(transaction=False)
-    for cp_id in cp_ids:
-        pipe.hgetall(store.keys.chargepoint(cp_id))
-    return list(pipe.execute())
+    return hashes(store, (store.keys.chargepoint(cp_id) for cp_id in cp_ids))
 
 
 def connector_states(store: Store, cp_ids: list[str], connector_id: int = 0) -> list[dict[str, str]]:
     """One connector's hash (default 0, the charger itself) for several chargers."""
-    pipe = store.redis.pipeline(transaction=False)
-    for cp_id in cp_ids:
-        pipe.hgetall(store.keys.connector(cp_id, connector_id))
-    return list(pipe.execute())
+    return hashes(store, (store.keys.connector(cp_id, connector_id) for cp_id in cp_ids))
 
 
 def live_gateways(store: Store) -> list[str]:

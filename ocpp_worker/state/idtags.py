@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ocpp_worker import timeutil
-from ocpp_worker.state.store import Store, strings
+from ocpp_worker.state.store import Store, hashes, strings
 
 STATUSES = ("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx")
 
@@ -69,7 +69,5 @@ def list_tags(store: Store, offset: int = 0, limit: int = 100) -> tuple[list[dic
     """One page of registered tags in idTag order (each hash plus its `idTag`), and the total."""
     total = int(store.redis.zcard(store.keys.idtags))
     names = store.redis.zrange(store.keys.idtags, offset, offset + limit - 1) if limit > 0 else []
-    pipe = store.redis.pipeline(transaction=False)
-    for name in names:
-        pipe.hgetall(store.keys.idtag(name))
-    return [{"idTag": name, **tag} for name, tag in zip(names, pipe.execute(), strict=True)], total
+    tags = hashes(store, (store.keys.idtag(name) for name in names))
+    return [{"idTag": name, **tag} for name, tag in zip(names, tags, strict=True)], total

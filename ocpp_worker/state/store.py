@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,3 +34,11 @@ class Store:
 def strings(mapping: dict[str, Any]) -> dict[str, str]:
     """A hash mapping without empty values, every value a string (Redis stores strings)."""
     return {k: str(v) for k, v in mapping.items() if v is not None and v != ""}
+
+
+def hashes(store: Store, keys: Iterable[str]) -> list[dict[str, str]]:
+    """Several hashes in one round trip (an empty dict for a missing key)."""
+    pipe = store.redis.pipeline(transaction=False)
+    for key in keys:
+        pipe.hgetall(key)
+    return list(pipe.execute())

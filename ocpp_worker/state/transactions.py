@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from ocpp_worker import timeutil
-from ocpp_worker.state.store import Store, strings
+from ocpp_worker.state.store import Store, hashes, strings
 
 FIRST_TRANSACTION_ID = 1000
 REQUEST_MEMORY_SECONDS = 7 * 24 * 3600
@@ -201,10 +201,7 @@ def list_ids(
 
 def get_many(store: Store, tx_ids: list[int]) -> list[dict[str, str]]:
     """The hashes of several transactions in one round trip (empty for unknown ids)."""
-    pipe = store.redis.pipeline(transaction=False)
-    for tx_id in tx_ids:
-        pipe.hgetall(store.keys.transaction(tx_id))
-    return list(pipe.execute())
+    return hashes(store, (store.keys.transaction(tx_id) for tx_id in tx_ids))
 
 
 def sample_count(store: Store, tx_id: int) -> int:
