@@ -102,7 +102,7 @@ def run_configuration(workers: int, args: argparse.Namespace) -> list[dict[str, 
         stack.start_gateway()
         stack.start_bridge()
         for n in range(workers):
-            stack.start_worker(f"w{n}", concurrency=args.concurrency)
+            stack.start_worker(f"w{n}", concurrency=args.concurrency, pool=args.pool)
         asyncio.run(load(stack.ws_url, 5, 3))  # warm-up
         results = []
         for _ in range(args.runs):
@@ -123,7 +123,8 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, nargs="+", default=[1, 2], help="worker processes per configuration"
     )
-    parser.add_argument("--concurrency", type=int, default=1, help="pool processes per worker")
+    parser.add_argument("--concurrency", type=int, default=1, help="pool processes/threads per worker")
+    parser.add_argument("--pool", default="prefork", help="celery worker pool: prefork, threads, solo")
     parser.add_argument("--chargers", type=int, default=200)
     parser.add_argument("--messages", type=int, default=20, help="CALLs per charger, sent back to back")
     parser.add_argument("--runs", type=int, default=3)

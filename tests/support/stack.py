@@ -102,7 +102,7 @@ class Stack:
     def start_bridge(self, name: str = "bridge") -> ManagedProcess:
         return self.start(name, [sys.executable, "-m", "ocpp_worker.bridge"])
 
-    def start_worker(self, name: str, concurrency: int = 1) -> ManagedProcess:
+    def start_worker(self, name: str, concurrency: int = 1, pool: str = "prefork") -> ManagedProcess:
         process = self.start(
             name,
             [
@@ -116,6 +116,8 @@ class Stack:
                 "ocpp,ocpp.metering",
                 "-c",
                 str(concurrency),
+                "-P",
+                pool,
                 "-n",
                 f"{name}@%h",
                 "--without-gossip",
