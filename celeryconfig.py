@@ -7,9 +7,10 @@ Celery's own keys live under ``<OCPP_KEY_PREFIX>celery:`` like everything else o
 import os
 
 from ocpp_worker.config import get_settings
+from ocpp_worker.state.keys import Keys
 
 _settings = get_settings()
-_celery_prefix = f"{_settings.key_prefix}celery:"
+_celery_prefix = Keys(_settings.key_prefix).celery
 
 broker_url = _settings.redis_url
 result_backend = _settings.redis_url

@@ -52,7 +52,3 @@ def _make_task(action: str) -> Any:
 
 
 TASKS = {action: _make_task(action) for action in sorted(handlers.HANDLERS)}
-
-
-def task_name(action: str) -> str:
-    return f"ocpp.v16.{action}"

@@ -130,4 +130,6 @@ class Keys:
     # -- Celery (its own keys, under our prefix through global_keyprefix) ----
     @property
     def celery(self) -> str:
+        """Prefix of Celery's own keys (queues, unacked messages, results), set as kombu's
+        global_keyprefix in celeryconfig.py."""
         return f"{self.prefix}celery:"
