@@ -47,8 +47,12 @@ def answer(
     Redis connection errors propagate, so the task is retried instead of telling the
     charger about our outage; every other failure becomes a CALLERROR.
     """
+    now = now or timeutil.utc_now()
     cache_key = store.keys.reply_cache(cp_id, unique_id)
-    cached = store.redis.get(cache_key)
+    pipe = store.redis.pipeline(transaction=False)
+    pipe.get(cache_key)
+    chargepoints.touch(pipe, store.keys, cp_id, timeutil.iso(now))
+    cached = pipe.execute()[0]
     if cached is not None:
         return str(cached)
     try:
@@ -56,8 +60,7 @@ def answer(
         if handler is None:
             raise errors.NotImplementedActionError(f"{action} is not handled")
         validation.validate("request", action, payload)
-        ctx = CallContext(store, cp_id, unique_id, payload, now or timeutil.utc_now())
-        chargepoints.touch(store, cp_id, ctx.now_iso)
+        ctx = CallContext(store, cp_id, unique_id, payload, now)
         result = response_payload(handler(ctx, build_request(action, payload)))
         try:
             validation.validate("response", action, result)

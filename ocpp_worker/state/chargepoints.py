@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ocpp_worker import timeutil
+from ocpp_worker.state.keys import Keys
 from ocpp_worker.state.store import Store, hashes, strings
 
 # BootNotification fields we keep, as the charger names them.
@@ -23,12 +24,11 @@ BOOT_FIELDS = (
 )
 
 
-def touch(store: Store, cp_id: str, now: str) -> None:
-    """Remember that a charger spoke to us (every CALL does this)."""
-    pipe = store.redis.pipeline(transaction=False)
-    pipe.zadd(store.keys.chargepoints, {cp_id: _epoch(now)}, nx=True)
-    pipe.hset(store.keys.chargepoint(cp_id), "lastSeen", now)
-    pipe.execute()
+def touch(pipe: Any, keys: Keys, cp_id: str, now: str) -> None:
+    """Queue on `pipe` the record that a charger spoke to us (every CALL does this);
+    the caller executes it together with its own commands, in one round trip."""
+    pipe.zadd(keys.chargepoints, {cp_id: _epoch(now)}, nx=True)
+    pipe.hset(keys.chargepoint(cp_id), "lastSeen", now)
 
 
 def record_boot(store: Store, cp_id: str, boot: dict[str, Any], status: str, now: str) -> None:
