@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ocpp_worker.protocol import identity
+
 
 def _flag(name: str, default: str = "0") -> bool:
     return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
@@ -25,7 +27,12 @@ class Settings:
     ws_port: int = 9000
     call_timeout: float = 10.0
     accept_unknown_idtags: bool = False
-    max_frame_bytes: int = 1024 * 1024
+    # Limits on what one charger may send or make us keep (docs/RELIABILITY.md).
+    max_frame_bytes: int = 128 * 1024
+    charger_id_pattern: str = identity.DEFAULT_PATTERN
+    boot_deadline_s: float = 60.0
+    max_pending_calls: int = 5
+    max_attempts: int = 3
     client_ttl: int = 30
 
     @property
@@ -47,6 +54,11 @@ class Settings:
             ws_port=int(os.environ.get("OCPP_WS_PORT", "9000")),
             call_timeout=float(os.environ.get("OCPP_CALL_TIMEOUT", "10")),
             accept_unknown_idtags=_flag("OCPP_ACCEPT_UNKNOWN_IDTAGS"),
+            max_frame_bytes=int(os.environ.get("OCPP_MAX_FRAME_BYTES", str(128 * 1024))),
+            charger_id_pattern=os.environ.get("OCPP_CHARGER_ID_PATTERN") or identity.DEFAULT_PATTERN,
+            boot_deadline_s=float(os.environ.get("OCPP_BOOT_DEADLINE_S", "60")),
+            max_pending_calls=int(os.environ.get("OCPP_MAX_PENDING_CALLS", "5")),
+            max_attempts=int(os.environ.get("OCPP_MAX_ATTEMPTS", "3")),
         )
 
 

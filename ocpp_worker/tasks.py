@@ -1,9 +1,11 @@
 """One Celery task per OCPP action, named ``ocpp.v16.<Action>``, generated from the
-handler registry: a task only runs `handlers.answer` and ships the reply to the
-gateway holding the charger; the OCPP logic lives in the handlers."""
+handler registry: a task parses the frame it carries, runs `handlers.handle` (which
+sends the reply to the gateway holding the charger) and asks for a retry when the
+handler raised; the OCPP logic lives in the handlers."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import redis
@@ -11,7 +13,11 @@ from celery import Task
 
 from ocpp_worker import handlers, transport
 from ocpp_worker.celery_app import app
+from ocpp_worker.protocol import frames
+from ocpp_worker.state import replies
 from ocpp_worker.state.store import Store
+
+log = logging.getLogger(__name__)
 
 
 class OcppCallTask(Task):  # type: ignore[type-arg]
@@ -32,18 +38,35 @@ class OcppCallTask(Task):  # type: ignore[type-arg]
         return OcppCallTask._store
 
 
-def run_call(task: OcppCallTask, action: str, envelope: dict[str, Any]) -> None:
-    """Answer one charger CALL. The envelope is what the bridge read from the frame:
-    cp, gw (gateway holding the socket), id, payload."""
+def run_call(task: OcppCallTask, action: str, envelope: transport.TaskEnvelope) -> None:
+    """Answer one charger CALL carried by `envelope` (see `transport.TaskEnvelope`)."""
     store = task.store
-    reply = handlers.answer(store, envelope["cp"], envelope["id"], action, envelope["payload"])
-    transport.to_gateway(
-        store.redis, store.keys, envelope["gw"], transport.SEND, cp=envelope["cp"], frame=reply
+    try:
+        call = frames.parse(envelope["frame"], store.settings.max_frame_bytes)
+    except frames.FrameError as exc:  # the bridge parsed it already: not from our bridge
+        log.error("%s task for %s carries an unreadable frame: %s", action, envelope.get("cp"), exc.reason)
+        return
+    if not isinstance(call, frames.Call) or call.action != action:
+        log.error("%s task for %s carries another frame; dropped", action, envelope.get("cp"))
+        return
+    incoming = handlers.Incoming(
+        cp_id=envelope["cp"],
+        unique_id=call.unique_id,
+        action=action,
+        payload=call.payload,
+        gateway=envelope["gw"],
+        frame_id=envelope["entry"],
+        frame=envelope["frame"],
+        attempt=replies.count_attempt(store, envelope["entry"]),
     )
+    try:
+        handlers.handle(store, incoming)
+    except handlers.HandlerCrashed as exc:
+        raise task.retry(countdown=0.2 * incoming.attempt, max_retries=None) from exc
 
 
 def _make_task(action: str) -> Any:
-    def run(self: OcppCallTask, envelope: dict[str, Any]) -> None:
+    def run(self: OcppCallTask, envelope: transport.TaskEnvelope) -> None:
         run_call(self, action, envelope)
 
     run.__name__ = action

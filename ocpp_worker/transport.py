@@ -9,7 +9,7 @@ Entries are flat string maps (Redis stream fields); the field names are below.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from ocpp_worker.state.keys import Keys
 
@@ -23,6 +23,18 @@ CLOSE = "close"  # fields: cp, conn, code, reason         - close one connection
 # inbound kinds
 FRAME = "frame"  # fields: cp, gw, conn, frame, ts, [action] - action when it answers our CALL
 ABANDONED = "abandoned"  # fields: cp, ids, reason - our CALLs that will get no answer
+
+
+class TaskEnvelope(TypedDict):
+    """The one argument of every ``ocpp.v16.<Action>`` task: a charger CALL as the
+    bridge read it. The frame travels as text and is parsed again, with the same
+    limits, in the task: nothing a charger sends reaches Celery's serializers as a
+    structure (a deeply nested payload once killed the worker while it was pickled)."""
+
+    cp: str  # charger id
+    gw: str  # gateway holding the socket, where the reply goes
+    entry: str  # inbound stream entry id: tells a redelivery from a resent message id
+    frame: str  # the CALL frame, as the charger sent it
 
 
 def outbox_entry(op: str, **fields: Any) -> dict[str, str]:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -79,5 +80,6 @@ async def chargers(stack: Stack) -> AsyncIterator[ChargerFactory]:
 
 @pytest.fixture
 def cp_id(request: pytest.FixtureRequest) -> str:
-    """A charger id unique to the test."""
-    return f"CP-{request.node.name[5:25]}-{uuid.uuid4().hex[:6]}"
+    """A charger id unique to the test (only characters a charger id may hold)."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name[5:25])
+    return f"CP-{name}-{uuid.uuid4().hex[:6]}"

@@ -102,7 +102,7 @@ class Bridge:
         try:
             for entry_id, fields in entries:
                 try:
-                    self.handle(fields)
+                    self.handle(fields, entry_id)
                 except OUTAGES:
                     raise  # leave it pending: it is handled again once Redis is back
                 except Exception:
@@ -118,7 +118,7 @@ class Bridge:
         return len(done)
 
     # -- one entry ----------------------------------------------------------
-    def handle(self, fields: dict[str, str]) -> None:
+    def handle(self, fields: dict[str, str], entry_id: str = "") -> None:
         kind = fields.get("kind", transport.FRAME)
         if kind == transport.ABANDONED:
             for unique_id in filter(None, fields.get("ids", "").split(",")):
@@ -126,7 +126,7 @@ class Bridge:
             return
         cp_id, gateway = fields["cp"], fields["gw"]
         try:
-            frame = frames.parse(fields["frame"])
+            frame = frames.parse(fields["frame"], self.store.settings.max_frame_bytes)
         except frames.FrameError as exc:
             if exc.is_answer and fields.get("action") and exc.unique_id:
                 # a broken answer to our CALL: the caller learns it now, not at its timeout
@@ -138,7 +138,13 @@ class Bridge:
                 self.answer_bad_frame(cp_id, gateway, fields.get("conn", ""), exc)
             return
         if isinstance(frame, frames.Call):
-            self.dispatch_call(cp_id, gateway, frame)
+            envelope: transport.TaskEnvelope = {
+                "cp": cp_id,
+                "gw": gateway,
+                "entry": entry_id,
+                "frame": fields["frame"],
+            }
+            self.dispatch_call(envelope, frame)
         else:
             self.resolve_answer(cp_id, fields.get("action", ""), frame)
 
@@ -159,9 +165,9 @@ class Bridge:
                 reason=exc.reason[:120],
             )
 
-    def dispatch_call(self, cp_id: str, gateway: str, call: frames.Call) -> None:
+    def dispatch_call(self, envelope: transport.TaskEnvelope, call: frames.Call) -> None:
+        """Hand a charger's CALL to its task, as text (see `transport.TaskEnvelope`)."""
         if call.action in CHARGER_INITIATED:
-            envelope = {"cp": cp_id, "gw": gateway, "id": call.unique_id, "payload": call.payload}
             self.app.send_task(f"ocpp.v16.{call.action}", args=[envelope])
             return
         if call.action in CSMS_INITIATED:
@@ -169,8 +175,9 @@ class Bridge:
                 f"{call.action} is sent by a central system, not a charge point"
             )
         else:
-            error = errors.NotImplementedActionError(f"unknown action {call.action}")
-        self.send(gateway, cp_id, frames.call_error(call.unique_id, error.code, error.description))
+            error = errors.NotImplementedActionError(f"unknown action {call.action[:64]}")
+        reply = frames.call_error(call.unique_id, error.code, error.description)
+        self.send(envelope["gw"], envelope["cp"], reply)
 
     def resolve_answer(self, cp_id: str, action: str, answer: frames.Frame) -> None:
         if not action:

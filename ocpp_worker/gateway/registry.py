@@ -76,3 +76,9 @@ async def refresh(
     pipe.zremrangebyscore(keys.clients, "-inf", now_ms)
     pipe.zremrangebyscore(keys.gateways, "-inf", now_ms)
     await pipe.execute()
+
+
+async def has_booted(r: Any, keys: Keys, cp_id: str) -> bool:
+    """Whether a charger has ever had a BootNotification accepted."""
+    status = await r.hget(keys.chargepoint(cp_id), "registrationStatus")
+    return bool(status == "Accepted")

@@ -15,7 +15,6 @@ import socket
 import time
 import uuid
 from typing import Any
-from urllib.parse import unquote
 
 import redis.asyncio as aioredis
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -27,27 +26,23 @@ from ocpp_worker import timeutil, transport
 from ocpp_worker.config import Settings
 from ocpp_worker.gateway import registry
 from ocpp_worker.gateway.session import OutgoingCall, Session
+from ocpp_worker.protocol import frames, identity
 from ocpp_worker.state.keys import Keys
 
 log = logging.getLogger(__name__)
 
 SUBPROTOCOLS = [Subprotocol("ocpp1.6")]
-MAX_IDENTITY_LENGTH = 48  # chargeBoxIdentity is CiString48Type (OCPP 1.6 §6.1)
 INBOUND_MAXLEN = 1_000_000  # a safety cap should every bridge be down for long
 REFRESH_EVERY_S = float(os.environ.get("OCPP_GATEWAY_REFRESH_S", "10"))
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_REPLACED = 1000
-
-
-def identity_from_path(path: str) -> str | None:
-    """The charger id: the URL-decoded last segment of /ocpp/…/{id}."""
-    path = path.split("?", 1)[0]
-    if not path.startswith("/ocpp/"):
-        return None
-    identity = unquote(path.rstrip("/").rsplit("/", 1)[-1])
-    if not identity or identity == "ocpp" or len(identity) > MAX_IDENTITY_LENGTH:
-        return None
-    return identity
+CLOSE_POLICY = 1008
+# Per connection: frames websockets buffers before we read them, bytes it buffers
+# before a send waits, and the keepalive that drops dead TCP links.
+MAX_QUEUE = 8
+WRITE_LIMIT = 64 * 1024
+PING_INTERVAL_S = 20
+PING_TIMEOUT_S = 20
 
 
 class Gateway:
@@ -73,7 +68,10 @@ class Gateway:
             subprotocols=SUBPROTOCOLS,
             process_request=self.process_request,
             max_size=self.settings.max_frame_bytes,
-            max_queue=64,
+            max_queue=MAX_QUEUE,
+            write_limit=WRITE_LIMIT,
+            ping_interval=PING_INTERVAL_S,
+            ping_timeout=PING_TIMEOUT_S,
         ) as server:
             self.server = server
             await registry.refresh(self.redis, self.keys, self.id, {}, self.settings.client_ttl)
@@ -105,16 +103,23 @@ class Gateway:
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path == "/healthz":
             return connection.respond(http.HTTPStatus.OK, f"ok {len(self.sessions)} chargers\n")
-        if identity_from_path(request.path) is None:
+        cp_id = identity.from_path(request.path)
+        if cp_id is None:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "connect to /ocpp/{chargePointId}\n")
+        if not identity.is_valid(cp_id, self.settings.charger_id_pattern):
+            log.warning("refused a handshake for an invalid charge point id %r", cp_id[:64])
+            return connection.respond(
+                http.HTTPStatus.BAD_REQUEST,
+                "a charge point id is 1-48 characters of a-z A-Z 0-9 * - _ = : + | @ .\n",
+            )
         return None
 
     # -- one connection -----------------------------------------------------
     async def handle(self, ws: ServerConnection) -> None:
         assert ws.request is not None
-        cp_id = identity_from_path(ws.request.path)
-        assert cp_id is not None
-        session = Session(ws, cp_id, uuid.uuid4().hex)
+        cp_id = identity.from_path(ws.request.path)
+        assert cp_id is not None  # process_request refused every other path
+        session = Session(ws, cp_id, uuid.uuid4().hex, self.settings.max_pending_calls)
         replaced = self.sessions.get(cp_id)
         self.sessions[cp_id] = session
         if replaced is not None:
@@ -142,6 +147,7 @@ class Gateway:
             )
             await self.redis.xadd(self.keys.gateway_outbox(previous["gateway"]), entry)
         log.info("%s connected from %s", cp_id, remote)
+        boot_check = asyncio.create_task(self.require_boot(session), name=f"boot-{cp_id}")
         try:
             async for message in ws:
                 if isinstance(message, bytes):
@@ -151,9 +157,29 @@ class Gateway:
         except ConnectionClosed:
             pass
         finally:
+            boot_check.cancel()
             await self._disconnected(session)
 
+    async def require_boot(self, session: Session) -> None:
+        """Close a socket whose charger has no accepted BootNotification on record after
+        `boot_deadline_s`: idle sockets of chargers we never met cost memory and are
+        listed as connected. (A known charger may reconnect without booting again.)"""
+        await asyncio.sleep(self.settings.boot_deadline_s)
+        try:
+            booted = await registry.has_booted(self.redis, self.keys, session.cp_id)
+        except (aioredis.ConnectionError, aioredis.TimeoutError):
+            return  # we cannot tell during an outage: keep the charger
+        if not booted:
+            log.info("%s: no accepted BootNotification in time; closing", session.cp_id)
+            session.close(CLOSE_POLICY, "no accepted BootNotification in time")
+
     async def forward(self, session: Session, text: str) -> None:
+        refused = session.charger_call_refused(text)
+        if refused is not None:
+            unique_id, limit = refused
+            description = f"more than {limit} CALLs awaiting an answer (OCPP-J allows one)"
+            session.send(frames.call_error(unique_id, "GenericError", description))
+            return
         fields = {
             "kind": transport.FRAME,
             "cp": session.cp_id,
@@ -218,6 +244,7 @@ class Gateway:
             log.info("%s is not connected here; dropped a %s", fields.get("cp"), op)
             return
         if op == transport.SEND:
+            session.charger_call_answered(fields["frame"])
             session.send(fields["frame"])
         elif op == transport.CALL:
             session.call(

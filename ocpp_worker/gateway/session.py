@@ -1,7 +1,9 @@
 """One charger connection: its writer, and the flow control of our CALLs to it.
 
 OCPP-J 1.6 §4.1.1 allows one outstanding CALL per direction. The charger's CALLs
-are answered as they come; ours are sent one at a time: a CALL waits in `waiting`
+are answered as they come, up to `max_pending` awaiting an answer at once (a little
+slack for chargers that send a burst; beyond it the gateway answers a CALLERROR
+itself, so one charger cannot queue unbounded work); ours are sent one at a time: a CALL waits in `waiting`
 until the previous one is answered or reaches its deadline (the API has given up
 by then). Because the gateway knows which CALL is outstanding, it tags the
 charger's answer with that CALL's action, which a 1.6 CALLRESULT does not carry.
@@ -10,6 +12,7 @@ charger's answer with that CALL's action, which a 1.6 CALLRESULT does not carry.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -23,6 +26,18 @@ log = logging.getLogger(__name__)
 
 # [3,"id",…] or [4,"id",…]: enough to match an answer without parsing the whole frame.
 _ANSWER = re.compile(r'^\s*\[\s*([34])\s*,\s*"((?:[^"\\]|\\.)*)"')
+_CALL = re.compile(r'^\s*\[\s*2\s*,\s*"((?:[^"\\]|\\.)*)"')
+# A charger CALL nobody answered within this long no longer counts against the limit.
+PENDING_FORGET_S = 60.0
+
+
+def _json_string(escaped: str) -> str | None:
+    """The value of a JSON string's body as matched by the regexes above."""
+    try:
+        value = json.loads(f'"{escaped}"')
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 @dataclass
@@ -34,7 +49,7 @@ class OutgoingCall:
 
 
 class Session:
-    def __init__(self, ws: ServerConnection, cp_id: str, conn_id: str) -> None:
+    def __init__(self, ws: ServerConnection, cp_id: str, conn_id: str, max_pending: int = 5) -> None:
         self.ws = ws
         self.cp_id = cp_id
         self.conn_id = conn_id
@@ -43,6 +58,8 @@ class Session:
         self.outgoing: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue()
         self.pending: OutgoingCall | None = None
         self.waiting: deque[OutgoingCall] = deque()
+        self.max_pending = max_pending
+        self.charger_calls: dict[str, float] = {}  # the charger's CALLs not answered yet
         self._expiry: asyncio.TimerHandle | None = None
         self.writer = asyncio.create_task(self._write(), name=f"writer-{cp_id}")
 
@@ -90,6 +107,29 @@ class Session:
             pass
 
     # -- from the charger ------------------------------------------------------
+    def charger_call_refused(self, text: str) -> tuple[str, int] | None:
+        """Count a CALL from the charger; (its id, the limit) when it is one too many."""
+        match = _CALL.match(text)
+        unique_id = _json_string(match.group(1)) if match else None
+        if unique_id is None:
+            return None  # not a CALL, or unreadable: the bridge answers it
+        now = time.monotonic()
+        if unique_id not in self.charger_calls and len(self.charger_calls) >= self.max_pending:
+            forgotten = [k for k, at in self.charger_calls.items() if now - at > PENDING_FORGET_S]
+            for k in forgotten:
+                del self.charger_calls[k]
+            if len(self.charger_calls) >= self.max_pending:
+                return unique_id, self.max_pending
+        self.charger_calls[unique_id] = now
+        return None
+
+    def charger_call_answered(self, frame: str) -> None:
+        match = _ANSWER.match(frame)
+        if match is not None:
+            unique_id = _json_string(match.group(2))
+            if unique_id is not None:
+                self.charger_calls.pop(unique_id, None)
+
     def answered_action(self, text: str) -> str:
         """If `text` answers our outstanding CALL, release the next one and return the
         action it answers; otherwise ''."""

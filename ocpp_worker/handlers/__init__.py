@@ -5,7 +5,7 @@ Importing this package registers every handler (see `registry.HANDLERS`).
 """
 
 from ocpp_worker.handlers import core, firmware, security, transactions  # noqa: F401
-from ocpp_worker.handlers.dispatch import answer
+from ocpp_worker.handlers.dispatch import HandlerCrashed, Incoming, answer, handle
 from ocpp_worker.handlers.registry import HANDLERS, CallContext, handles
 
-__all__ = ["HANDLERS", "CallContext", "answer", "handles"]
+__all__ = ["HANDLERS", "CallContext", "HandlerCrashed", "Incoming", "answer", "handle", "handles"]

@@ -15,7 +15,9 @@ from ocpp_worker.state import chargepoints, configuration
 def boot_notification(ctx: CallContext, req: call.BootNotification) -> call_result.BootNotification:
     """Accept every charger; it heartbeats at its stored HeartbeatInterval."""
     interval = int(configuration.get_value(ctx.store, ctx.cp_id, "HeartbeatInterval") or 300)
-    chargepoints.record_boot(ctx.store, ctx.cp_id, ctx.payload, RegistrationStatus.accepted, ctx.now_iso)
+    chargepoints.record_boot(
+        ctx.store, ctx.writes, ctx.cp_id, ctx.payload, RegistrationStatus.accepted, ctx.now_iso
+    )
     return call_result.BootNotification(
         current_time=ctx.now_iso, interval=interval, status=RegistrationStatus.accepted
     )
@@ -23,7 +25,7 @@ def boot_notification(ctx: CallContext, req: call.BootNotification) -> call_resu
 
 @handles(Action.heartbeat)
 def heartbeat(ctx: CallContext, req: call.Heartbeat) -> call_result.Heartbeat:
-    chargepoints.record_fields(ctx.store, ctx.cp_id, {"lastHeartbeat": ctx.now_iso})
+    chargepoints.record_fields(ctx.store, ctx.writes, ctx.cp_id, {"lastHeartbeat": ctx.now_iso})
     return call_result.Heartbeat(current_time=ctx.now_iso)
 
 
@@ -32,6 +34,7 @@ def status_notification(ctx: CallContext, req: call.StatusNotification) -> call_
     """Replace the connector's state; connector 0 is the charger itself."""
     chargepoints.record_status(
         ctx.store,
+        ctx.writes,
         ctx.cp_id,
         req.connector_id,
         {
@@ -47,13 +50,20 @@ def status_notification(ctx: CallContext, req: call.StatusNotification) -> call_
     return call_result.StatusNotification()
 
 
+# What one charger's DataTransfers may make us keep: the newest entries, each with
+# at most this much of its data (and the data's full length).
+DATA_TRANSFERS_KEPT = 200
+DATA_KEPT_CHARS = 4096
+
+
 @handles(Action.data_transfer)
 def data_transfer_request(ctx: CallContext, req: call.DataTransfer) -> call_result.DataTransfer:
     """Record the request; a vendor handler answers it, else UnknownVendorId."""
+    entry = {"receivedAt": ctx.now_iso, **ctx.payload}
+    if req.data is not None and len(req.data) > DATA_KEPT_CHARS:
+        entry.update(data=req.data[:DATA_KEPT_CHARS], dataLength=len(req.data), truncated=True)
     chargepoints.append_capped(
-        ctx.store,
-        ctx.store.keys.data_transfers(ctx.cp_id),
-        {"receivedAt": ctx.now_iso, **ctx.payload},
+        ctx.writes, ctx.store.keys.data_transfers(ctx.cp_id), entry, cap=DATA_TRANSFERS_KEPT
     )
     vendor = data_transfer.VENDORS.get(req.vendor_id)
     if vendor is None:

@@ -1,25 +1,63 @@
-"""From one charger CALL to its reply frame: validate, run the handler, validate the
-reply, and remember it so a redelivered task sends the same reply again."""
+"""From one charger CALL to exactly one effect and one reply.
+
+A CALL can reach the workers more than once: a charger resends a message id, a
+bridge re-dispatches a frame it had not acknowledged, Celery redelivers the task of
+a killed worker, or runs two copies at once. So each (charger, message id) is
+claimed in its reply key before its handler runs (`state.replies`), and the
+handler's writes, the reply and its send to the gateway are executed in one MULTI
+that holds only while the claim does:
+
+* the key is free: claim it, run the handler, commit writes + reply + send;
+* another frame holds the claim: wait for its reply (or for the claim to expire);
+* it holds a reply: a new frame with that message id gets the same reply again; a
+  redelivery of the frame that was answered gets nothing (its answer went out).
+
+A handler that raises has its writes discarded; the task is retried until
+`Settings.max_attempts` runs have begun (a worker killed under the frame counts
+too), then the frame goes to the dead-letter stream and the charger gets an
+InternalError. Nothing a charger sends can stop a worker.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import redis
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
 
-from ocpp_worker import timeutil
+from ocpp_worker import timeutil, transport
 from ocpp_worker.handlers.registry import HANDLERS, REQUEST_CLASSES, CallContext
 from ocpp_worker.protocol import errors, frames, validation
-from ocpp_worker.state import chargepoints
-from ocpp_worker.state.store import Store
+from ocpp_worker.state import chargepoints, dead_letters, replies
+from ocpp_worker.state.store import Store, Writes
 
 log = logging.getLogger(__name__)
 
-REPLY_MEMORY_SECONDS = 3600
+OUTAGES = (redis.ConnectionError, redis.TimeoutError)
+WAIT_POLL_S = 0.02
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One charger CALL as a worker handles it."""
+
+    cp_id: str
+    unique_id: str
+    action: str
+    payload: Any
+    gateway: str | None = None  # the gateway holding the socket; None: store the reply only
+    frame_id: str = ""  # the inbound stream entry it came in ("" when unknown)
+    frame: str = ""  # its text, kept with a dead letter
+    attempt: int = 1  # runs begun on this frame, this one included
+
+
+class HandlerCrashed(Exception):
+    """The handler raised; its writes were discarded and the CALL released for a retry."""
 
 
 def build_request(action: str, payload: dict[str, Any]) -> Any:
@@ -42,38 +80,102 @@ def response_payload(response: Any) -> dict[str, Any]:
 def answer(
     store: Store, cp_id: str, unique_id: str, action: str, payload: Any, now: datetime | None = None
 ) -> str:
-    """The reply frame (CALLRESULT or CALLERROR) for one CALL from `cp_id`.
+    """The reply frame for one CALL from `cp_id`, stored but not sent (for tests and
+    tools; the tasks use `handle`)."""
+    reply = handle(store, Incoming(cp_id, unique_id, action, payload), now)
+    assert reply is not None  # without a frame id every call is a new frame
+    return reply
+
+
+def handle(store: Store, call: Incoming, now: datetime | None = None) -> str | None:
+    """Answer one CALL exactly once; returns the reply this run sent (or stored), None
+    when another run of the same frame answers it.
 
     Redis connection errors propagate, so the task is retried instead of telling the
-    charger about our outage; every other failure becomes a CALLERROR.
+    charger about our outage; `HandlerCrashed` asks for a retry.
     """
     now = now or timeutil.utc_now()
-    cache_key = store.keys.reply_cache(cp_id, unique_id)
-    pipe = store.redis.pipeline(transaction=False)
-    pipe.get(cache_key)
-    chargepoints.touch(pipe, store.keys, cp_id, timeutil.iso(now))
-    cached = pipe.execute()[0]
-    if cached is not None:
-        return str(cached)
-    try:
-        handler = HANDLERS.get(action)
-        if handler is None:
-            raise errors.NotImplementedActionError(f"{action} is not handled")
-        validation.validate("request", action, payload)
-        ctx = CallContext(store, cp_id, unique_id, payload, now)
-        result = response_payload(handler(ctx, build_request(action, payload)))
-        try:
-            validation.validate("response", action, result)
-        except errors.OcppError as exc:
-            log.error("%s reply for %s breaks the schema: %s", action, cp_id, exc.description)
-            raise errors.InternalError("the central system built an invalid reply") from exc
-        reply = frames.call_result(unique_id, result)
-    except errors.OcppError as exc:
-        reply = frames.call_error(unique_id, exc.code, exc.description, exc.details)
-    except (redis.ConnectionError, redis.TimeoutError):
-        raise
-    except Exception:
-        log.exception("%s from %s (message %s) failed", action, cp_id, unique_id)
-        reply = frames.call_error(unique_id, "InternalError", f"handling {action} failed")
-    store.redis.set(cache_key, reply, ex=REPLY_MEMORY_SECONDS)
+    take_over = True  # a claim left by an earlier run of this very frame
+    deadline = time.monotonic() + 3 * replies.CLAIM_MS / 1000
+    while time.monotonic() < deadline:
+        token, found = replies.claim(store, call.cp_id, call.unique_id, call.frame_id, take_over)
+        if token is not None:
+            reply = _run_claimed(store, call, token, now)
+            if reply is not None:
+                return reply
+            take_over = False  # another run took the claim over: it answers
+            continue
+        assert found is not None
+        if found.is_reply:
+            if call.frame_id and found.frame_id == call.frame_id:
+                return None
+            _send(store, store.redis, call, found.reply)
+            return found.reply
+        time.sleep(WAIT_POLL_S)
+    log.error("%s %s from %s: no run finished it in time", call.action, call.unique_id, call.cp_id)
+    reply = frames.call_error(call.unique_id, "InternalError", "the central system is overloaded")
+    _send(store, store.redis, call, reply)
     return reply
+
+
+def _run_claimed(store: Store, call: Incoming, token: str, now: datetime) -> str | None:
+    def commit(build: Any) -> str | None:
+        def with_touch_and_send(w: Writes) -> str:
+            reply: str = build(w)
+            chargepoints.touch(w, store.keys, call.cp_id, timeutil.iso(now))
+            _send(store, w, call, reply)
+            return reply
+
+        return replies.commit(store, call.cp_id, call.unique_id, call.frame_id, token, with_touch_and_send)
+
+    if call.attempt > store.settings.max_attempts:
+        return commit(lambda w: _dead_letter(store, w, call, f"{call.attempt - 1} runs did not finish"))
+    try:
+        return commit(lambda w: _result(store, w, call, now))
+    except errors.OcppError as exc:
+        error = frames.call_error(call.unique_id, exc.code, exc.description, exc.details)
+        return commit(lambda w: error)
+    except OUTAGES:
+        raise
+    except Exception as exc:
+        log.exception("%s from %s (message %s) failed", call.action, call.cp_id, call.unique_id)
+        if call.attempt < store.settings.max_attempts:
+            replies.release(store, call.cp_id, call.unique_id, token)
+            raise HandlerCrashed(repr(exc)) from exc
+        reason = f"handler raised {exc!r}"
+        return commit(lambda w: _dead_letter(store, w, call, reason))
+
+
+def _result(store: Store, w: Writes, call: Incoming, now: datetime) -> str:
+    handler = HANDLERS.get(call.action)
+    if handler is None:
+        raise errors.NotImplementedActionError(f"{call.action} is not handled")
+    validation.validate("request", call.action, call.payload)
+    ctx = CallContext(store, w, call.cp_id, call.unique_id, call.payload, now)
+    result = response_payload(handler(ctx, build_request(call.action, call.payload)))
+    try:
+        validation.validate("response", call.action, result)
+    except errors.OcppError as exc:
+        log.error("%s reply for %s breaks the schema: %s", call.action, call.cp_id, exc.description)
+        raise errors.InternalError("the central system built an invalid reply") from exc
+    return frames.call_result(call.unique_id, result)
+
+
+def _dead_letter(store: Store, w: Writes, call: Incoming, reason: str) -> str:
+    log.error("%s %s from %s moved to the dead letters: %s", call.action, call.unique_id, call.cp_id, reason)
+    dead_letters.record(
+        store,
+        w,
+        cp_id=call.cp_id,
+        unique_id=call.unique_id,
+        action=call.action,
+        frame=call.frame,
+        reason=reason,
+        attempts=call.attempt,
+    )
+    return frames.call_error(call.unique_id, "InternalError", f"handling {call.action} failed")
+
+
+def _send(store: Store, client: Any, call: Incoming, reply: str) -> None:
+    if call.gateway:
+        transport.to_gateway(client, store.keys, call.gateway, transport.SEND, cp=call.cp_id, frame=reply)

@@ -14,7 +14,10 @@ def diagnostics_status_notification(
     ctx: CallContext, req: call.DiagnosticsStatusNotification
 ) -> call_result.DiagnosticsStatusNotification:
     chargepoints.record_fields(
-        ctx.store, ctx.cp_id, {"diagnosticsStatus": req.status, "diagnosticsStatusAt": ctx.now_iso}
+        ctx.store,
+        ctx.writes,
+        ctx.cp_id,
+        {"diagnosticsStatus": req.status, "diagnosticsStatusAt": ctx.now_iso},
     )
     return call_result.DiagnosticsStatusNotification()
 
@@ -24,6 +27,6 @@ def firmware_status_notification(
     ctx: CallContext, req: call.FirmwareStatusNotification
 ) -> call_result.FirmwareStatusNotification:
     chargepoints.record_fields(
-        ctx.store, ctx.cp_id, {"firmwareStatus": req.status, "firmwareStatusAt": ctx.now_iso}
+        ctx.store, ctx.writes, ctx.cp_id, {"firmwareStatus": req.status, "firmwareStatusAt": ctx.now_iso}
     )
     return call_result.FirmwareStatusNotification()

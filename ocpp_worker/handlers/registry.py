@@ -1,9 +1,11 @@
 """The one table from OCPP action to handler function.
 
 A handler is a plain function over one message: ``(ctx, request) -> response``,
-with the `ocpp` package's dataclasses for request and response. It knows nothing
-of Celery, so a unit test calls it with a real `Store` and nothing else; the task
-layer (`ocpp_worker.tasks`) turns every entry into a Celery task.
+with the `ocpp` package's dataclasses for request and response. It reads through
+`ctx.store` and queues every write on `ctx.writes`, which `dispatch` executes in one
+MULTI together with the reply: a CALL has its whole effect and its reply, or neither.
+It knows nothing of Celery, so a unit test calls it with a real `Store` and nothing
+else; the task layer (`ocpp_worker.tasks`) turns every entry into a Celery task.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, TypeVar
 from ocpp.v16 import call
 
 from ocpp_worker import timeutil
-from ocpp_worker.state.store import Store
+from ocpp_worker.state.store import Store, Writes
 
 
 @dataclass
@@ -24,6 +26,7 @@ class CallContext:
     """What a handler may know besides the message: who sent it, when, and where state lives."""
 
     store: Store
+    writes: Writes
     cp_id: str
     unique_id: str
     payload: dict[str, Any]

@@ -16,7 +16,7 @@ def security_event_notification(
     ctx: CallContext, req: call.SecurityEventNotification
 ) -> call_result.SecurityEventNotification:
     chargepoints.append_capped(
-        ctx.store,
+        ctx.writes,
         ctx.store.keys.security_events(ctx.cp_id),
         {
             "type": req.type,
@@ -33,7 +33,7 @@ def sign_certificate(ctx: CallContext, req: call.SignCertificate) -> call_result
     """Queue the CSR for the operator's PKI, which answers later with CertificateSigned
     (through the API's generic call route)."""
     chargepoints.append_capped(
-        ctx.store, ctx.store.keys.csrs(ctx.cp_id), {"csr": req.csr, "receivedAt": ctx.now_iso}
+        ctx.writes, ctx.store.keys.csrs(ctx.cp_id), {"csr": req.csr, "receivedAt": ctx.now_iso}
     )
     return call_result.SignCertificate(status=GenericStatus.accepted)
 
@@ -44,6 +44,7 @@ def log_status_notification(
 ) -> call_result.LogStatusNotification:
     chargepoints.record_fields(
         ctx.store,
+        ctx.writes,
         ctx.cp_id,
         {"logStatus": req.status, "logRequestId": req.request_id, "logStatusAt": ctx.now_iso},
     )
@@ -56,6 +57,7 @@ def signed_firmware_status_notification(
 ) -> call_result.SignedFirmwareStatusNotification:
     chargepoints.record_fields(
         ctx.store,
+        ctx.writes,
         ctx.cp_id,
         {
             "firmwareStatus": req.status,

@@ -23,9 +23,12 @@ def start_transaction(ctx: CallContext, req: call.StartTransaction) -> call_resu
     when offline); the idTagInfo tells it whether to go on."""
     info = idtags.id_tag_info(ctx.store, req.id_tag, ctx.now)
     tx_id, fresh = transactions.allocate_id(ctx.store, ctx.cp_id, ctx.unique_id)
-    if fresh:
+    # not fresh: a redelivery. Its first run may have ended before its writes were
+    # committed (they go with the reply); write them unless they are there already.
+    if fresh or transactions.get(ctx.store, tx_id) is None:
         transactions.start(
             ctx.store,
+            ctx.writes,
             tx_id,
             ctx.cp_id,
             req.connector_id,
@@ -44,7 +47,7 @@ def start_transaction(ctx: CallContext, req: call.StartTransaction) -> call_resu
 @handles(Action.meter_values)
 def meter_values(ctx: CallContext, req: call.MeterValues) -> call_result.MeterValues:
     samples = transactions.flatten(snake_to_camel_case(req.meter_value), ctx.now_iso)
-    transactions.add_samples(ctx.store, ctx.cp_id, req.connector_id, req.transaction_id, samples)
+    transactions.add_samples(ctx.store, ctx.writes, ctx.cp_id, req.connector_id, req.transaction_id, samples)
     return call_result.MeterValues()
 
 
@@ -54,9 +57,10 @@ def stop_transaction(ctx: CallContext, req: call.StopTransaction) -> call_result
     normally, or the charger would resend this message forever."""
     if req.transaction_data:
         samples = transactions.flatten(snake_to_camel_case(req.transaction_data), ctx.now_iso)
-        transactions.add_samples(ctx.store, ctx.cp_id, -1, req.transaction_id, samples)
+        transactions.add_samples(ctx.store, ctx.writes, ctx.cp_id, -1, req.transaction_id, samples)
     transactions.stop(
         ctx.store,
+        ctx.writes,
         ctx.cp_id,
         req.transaction_id,
         {

@@ -8,7 +8,7 @@ from typing import Any
 
 from ocpp_worker import timeutil
 from ocpp_worker.state.keys import Keys
-from ocpp_worker.state.store import Store, hashes, strings
+from ocpp_worker.state.store import Store, Writes, hashes, strings
 
 # BootNotification fields we keep, as the charger names them.
 BOOT_FIELDS = (
@@ -31,39 +31,33 @@ def touch(pipe: Any, keys: Keys, cp_id: str, now: str) -> None:
     pipe.hset(keys.chargepoint(cp_id), "lastSeen", now)
 
 
-def record_boot(store: Store, cp_id: str, boot: dict[str, Any], status: str, now: str) -> None:
+def record_boot(store: Store, w: Writes, cp_id: str, boot: dict[str, Any], status: str, now: str) -> None:
     """Replace the boot information (absent optional fields are cleared)."""
     key = store.keys.chargepoint(cp_id)
-    pipe = store.redis.pipeline(transaction=True)
-    pipe.hdel(key, *BOOT_FIELDS)
-    pipe.hset(
+    w.hdel(key, *BOOT_FIELDS)
+    w.hset(
         key,
         mapping=strings(
             {**{f: boot.get(f) for f in BOOT_FIELDS}, "registrationStatus": status, "bootedAt": now}
         ),
     )
-    pipe.execute()
 
 
-def record_fields(store: Store, cp_id: str, fields: dict[str, Any]) -> None:
-    store.redis.hset(store.keys.chargepoint(cp_id), mapping=strings(fields))
+def record_fields(store: Store, w: Writes, cp_id: str, fields: dict[str, Any]) -> None:
+    w.hset(store.keys.chargepoint(cp_id), mapping=strings(fields))
 
 
-def record_status(store: Store, cp_id: str, connector_id: int, status: dict[str, Any]) -> None:
+def record_status(store: Store, w: Writes, cp_id: str, connector_id: int, status: dict[str, Any]) -> None:
     """Store a StatusNotification: the full state of one connector, replacing the last."""
     key = store.keys.connector(cp_id, connector_id)
-    pipe = store.redis.pipeline(transaction=True)
-    pipe.sadd(store.keys.connectors(cp_id), connector_id)
-    pipe.hdel(key, "info", "vendorId", "vendorErrorCode")
-    pipe.hset(key, mapping=strings(status))
-    pipe.execute()
+    w.sadd(store.keys.connectors(cp_id), connector_id)
+    w.hdel(key, "info", "vendorId", "vendorErrorCode")
+    w.hset(key, mapping=strings(status))
 
 
-def append_capped(store: Store, key: str, entry: dict[str, Any], cap: int = 1000) -> None:
-    pipe = store.redis.pipeline(transaction=False)
-    pipe.rpush(key, json.dumps(entry, separators=(",", ":")))
-    pipe.ltrim(key, -cap, -1)
-    pipe.execute()
+def append_capped(w: Writes, key: str, entry: dict[str, Any], cap: int = 1000) -> None:
+    w.rpush(key, json.dumps(entry, separators=(",", ":")))
+    w.ltrim(key, -cap, -1)
 
 
 def get(store: Store, cp_id: str) -> dict[str, str] | None:

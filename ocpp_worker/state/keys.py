@@ -3,11 +3,30 @@
 All names start with the configured prefix (``OCPP_KEY_PREFIX``, default ``ocpp:``),
 so a deployment or a test run owns exactly the keys under its prefix. The table in
 docs/ARCHITECTURE.md lists each key with its type and lifetime.
+
+A charger id is hostile input: it goes into keys only through `charger_tag`, which
+wraps it in braces and percent-encodes the braces, ``%`` and every character outside
+printable ASCII. No id can then reach another charger's keys (``VICTIM:connector:1``
+becomes ``cp:{VICTIM:connector:1}``, never ``cp:{VICTIM}:connector:1``), and the
+common id stays readable. The braces are also Redis Cluster hash tags: all keys of
+one charger land on one slot.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_UNSAFE_IN_TAG = re.compile(r"[^\x21-\x7e]|[{}%]")
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8", "surrogatepass"))
+
+
+def charger_tag(cp_id: str) -> str:
+    """The charger id as it appears in keys: ``{id}``, injective whatever the id holds."""
+    return "{" + _UNSAFE_IN_TAG.sub(_percent, cp_id) + "}"
 
 
 @dataclass(frozen=True)
@@ -31,7 +50,16 @@ class Keys:
 
     def reply_cache(self, cp_id: str, unique_id: str) -> str:
         """String: the reply already sent for one charger CALL (idempotent redelivery)."""
-        return f"{self.prefix}server:reply:{cp_id}:{unique_id}"
+        return f"{self.prefix}server:reply:{charger_tag(cp_id)}:{unique_id}"
+
+    def attempts(self, frame_id: str) -> str:
+        """String (counter, TTL 1 h): how often a task began handling one inbound frame."""
+        return f"{self.prefix}server:attempts:{frame_id}"
+
+    @property
+    def dead_letters(self) -> str:
+        """Stream (capped): CALLs given up on after repeated failures, with frame and reason."""
+        return f"{self.prefix}server:dead"
 
     # -- connected chargers (the gateway registry) ------------------------------
     @property
@@ -41,7 +69,7 @@ class Keys:
 
     def client(self, cp_id: str) -> str:
         """Hash with a TTL: gateway, conn, connectedAt, remote of a connected charger."""
-        return f"{self.prefix}client:{cp_id}"
+        return f"{self.prefix}client:{charger_tag(cp_id)}"
 
     # -- business state (ocpp:business:…) ----------------------------------
     @property
@@ -51,31 +79,31 @@ class Keys:
 
     def chargepoint(self, cp_id: str) -> str:
         """Hash: boot info, heartbeat, firmware/diagnostics/log status of a charger."""
-        return f"{self.prefix}business:cp:{cp_id}"
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}"
 
     def connectors(self, cp_id: str) -> str:
         """Set: connector ids a charger has reported (0 = the charger itself)."""
-        return f"{self.prefix}business:cp:{cp_id}:connectors"
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:connectors"
 
     def connector(self, cp_id: str, connector_id: int) -> str:
         """Hash: status, errorCode, info, vendor codes, timestamp, transactionId."""
-        return f"{self.prefix}business:cp:{cp_id}:connector:{connector_id}"
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:connector:{connector_id}"
 
     def latest_meter(self, cp_id: str, connector_id: int) -> str:
         """Hash: measurand[/phase][@location] -> JSON of the latest sampled value."""
-        return f"{self.prefix}business:cp:{cp_id}:connector:{connector_id}:meter"
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:connector:{connector_id}:meter"
 
     def security_events(self, cp_id: str) -> str:
         """List (capped): SecurityEventNotifications of a charger, newest last."""
-        return f"{self.prefix}business:cp:{cp_id}:security-events"
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:security-events"
 
     def data_transfers(self, cp_id: str) -> str:
         """List (capped): DataTransfer requests from a charger, newest last."""
-        return f"{self.prefix}business:cp:{cp_id}:data-transfers"
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:data-transfers"
 
     def csrs(self, cp_id: str) -> str:
         """List (capped): certificate signing requests awaiting a PKI, newest last."""
-        return f"{self.prefix}business:cp:{cp_id}:csrs"
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:csrs"
 
     @property
     def transaction_counter(self) -> str:
@@ -102,16 +130,21 @@ class Keys:
 
     def transactions_of(self, cp_id: str) -> str:
         """Sorted set: transaction id -> id, the transactions of one charger."""
-        return f"{self.prefix}business:transactions:cp:{cp_id}"
+        return f"{self.prefix}business:transactions:cp:{charger_tag(cp_id)}"
 
     def start_request(self, cp_id: str, unique_id: str) -> str:
         """String: transaction id given to one StartTransaction CALL (idempotency)."""
-        return f"{self.prefix}business:start:{cp_id}:{unique_id}"
+        return f"{self.prefix}business:start:{charger_tag(cp_id)}:{unique_id}"
 
     @property
     def orphan_stops(self) -> str:
         """List (capped): StopTransactions for transaction ids we never issued."""
         return f"{self.prefix}business:orphan-stops"
+
+    @property
+    def foreign_meter_values(self) -> str:
+        """List (capped): MeterValues a charger sent for another charger's transaction."""
+        return f"{self.prefix}business:foreign-meter-values"
 
     @property
     def idtags(self) -> str:
@@ -125,7 +158,7 @@ class Keys:
     # -- configuration -------------------------------------------------------
     def config(self, cp_id: str) -> str:
         """Hash: configuration key -> value stored for one charger (defaults not stored)."""
-        return f"{self.prefix}config:{cp_id}"
+        return f"{self.prefix}config:{charger_tag(cp_id)}"
 
     # -- Celery (its own keys, under our prefix through global_keyprefix) ----
     @property

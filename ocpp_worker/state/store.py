@@ -11,6 +11,11 @@ import redis
 from ocpp_worker.config import Settings, get_settings
 from ocpp_worker.state.keys import Keys
 
+#: The MULTI/EXEC pipeline a handler queues its writes on (`CallContext.writes`). It is
+#: executed together with the reply, so a CALL has its whole effect and its reply, or
+#: neither (see `handlers.dispatch`).
+Writes = Any
+
 
 @dataclass
 class Store:

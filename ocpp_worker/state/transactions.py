@@ -10,10 +10,14 @@ import json
 from typing import Any
 
 from ocpp_worker import timeutil
-from ocpp_worker.state.store import Store, hashes, strings
+from ocpp_worker.state.store import Store, Writes, hashes, strings
 
 FIRST_TRANSACTION_ID = 1000
 REQUEST_MEMORY_SECONDS = 7 * 24 * 3600
+# A transaction keeps its newest samples up to this many (a day at one sample of ten
+# measurands a minute is 14,400); energy comes from meterStart/meterStop regardless.
+MAX_SAMPLES_PER_TRANSACTION = 20_000
+ORPHANS_KEPT = 10_000
 
 # Allocate the id for one StartTransaction CALL exactly once, even when Celery
 # redelivers the task: the id is remembered under the (charger, message id) key.
@@ -49,11 +53,10 @@ def allocate_id(store: Store, cp_id: str, unique_id: str) -> tuple[int, bool]:
     return int(tx_id), bool(fresh)
 
 
-def start(store: Store, tx_id: int, cp_id: str, connector_id: int, fields: dict[str, Any]) -> None:
-    """Write the transaction and make it the connector's current one, atomically."""
+def start(store: Store, w: Writes, tx_id: int, cp_id: str, connector_id: int, fields: dict[str, Any]) -> None:
+    """Write the transaction and make it the connector's current one."""
     k = store.keys
-    pipe = store.redis.pipeline(transaction=True)
-    pipe.hset(
+    w.hset(
         k.transaction(tx_id),
         mapping=strings(
             {
@@ -65,12 +68,11 @@ def start(store: Store, tx_id: int, cp_id: str, connector_id: int, fields: dict[
             }
         ),
     )
-    pipe.zadd(k.transactions, {str(tx_id): tx_id})
-    pipe.zadd(k.transactions_active, {str(tx_id): tx_id})
-    pipe.zadd(k.transactions_of(cp_id), {str(tx_id): tx_id})
-    pipe.sadd(k.connectors(cp_id), connector_id)
-    pipe.hset(k.connector(cp_id, connector_id), "transactionId", tx_id)
-    pipe.execute()
+    w.zadd(k.transactions, {str(tx_id): tx_id})
+    w.zadd(k.transactions_active, {str(tx_id): tx_id})
+    w.zadd(k.transactions_of(cp_id), {str(tx_id): tx_id})
+    w.sadd(k.connectors(cp_id), connector_id)
+    w.hset(k.connector(cp_id, connector_id), "transactionId", tx_id)
 
 
 def get(store: Store, tx_id: int) -> dict[str, str] | None:
@@ -99,69 +101,78 @@ def _latest_field(sample: dict[str, Any]) -> str:
     return name
 
 
-def add_samples(
-    store: Store, cp_id: str, connector_id: int, tx_id: int | None, samples: list[dict[str, Any]]
-) -> bool:
-    """Keep samples under the transaction (if we know it) and as the connector's latest.
+def owner(store: Store, tx_id: int | None) -> str | None:
+    """The charger that started a transaction, or None if we never issued that id.
+    (A transaction's owner never changes, so reading it before writing is safe.)"""
+    if tx_id is None:
+        return None
+    found: str | None = store.redis.hget(store.keys.transaction(tx_id), "clientId")
+    return found
 
-    Returns whether the transaction was known.
+
+def _record_orphan(w: Writes, key: str, entry: dict[str, Any]) -> None:
+    w.rpush(key, json.dumps(entry, separators=(",", ":")))
+    w.ltrim(key, -ORPHANS_KEPT, -1)
+
+
+def add_samples(
+    store: Store, w: Writes, cp_id: str, connector_id: int, tx_id: int | None, samples: list[dict[str, Any]]
+) -> bool:
+    """Keep samples under the transaction (if it is this charger's) and as the
+    connector's latest. Samples for another charger's transaction are kept apart in
+    `foreign_meter_values`, never in that transaction.
+
+    Returns whether the samples went into the transaction.
     """
     if not samples:
         return False
     k = store.keys
-    known = tx_id is not None and bool(store.redis.exists(k.transaction(tx_id)))
-    pipe = store.redis.pipeline(transaction=True)
-    if known:
+    started_by = owner(store, tx_id)
+    own = tx_id is not None and started_by == cp_id
+    if own:
         assert tx_id is not None
-        pipe.rpush(k.transaction_meter(tx_id), *(json.dumps(s) for s in samples))
+        w.rpush(k.transaction_meter(tx_id), *(json.dumps(s) for s in samples))
+        w.ltrim(k.transaction_meter(tx_id), -MAX_SAMPLES_PER_TRANSACTION, -1)
+    elif started_by is not None:
+        entry = {"clientId": cp_id, "transactionId": tx_id, "owner": started_by, "samples": len(samples)}
+        _record_orphan(w, k.foreign_meter_values, entry)
     if connector_id >= 0:
-        pipe.sadd(k.connectors(cp_id), connector_id)
+        w.sadd(k.connectors(cp_id), connector_id)
         latest = {_latest_field(s): json.dumps(s) for s in samples}
-        pipe.hset(k.latest_meter(cp_id, connector_id), mapping=latest)
-    pipe.execute()
-    return known
+        w.hset(k.latest_meter(cp_id, connector_id), mapping=latest)
+    return own
 
 
-def stop(store: Store, cp_id: str, tx_id: int, fields: dict[str, Any]) -> bool:
+def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]) -> bool:
     """Close a transaction. Returns False (and records the stop) if the id is unknown
     or belongs to another charger: the charger still gets a normal reply, since it
     would otherwise resend this StopTransaction forever."""
     k = store.keys
     current = store.redis.hmget(k.transaction(tx_id), ["clientId", "connectorId", "meterStart"])
-    owner, connector, meter_start = current
-    if owner != cp_id:
-        entry = {"clientId": cp_id, "transactionId": tx_id, **fields}
-        pipe = store.redis.pipeline(transaction=False)
-        pipe.rpush(k.orphan_stops, json.dumps(entry))
-        pipe.ltrim(k.orphan_stops, -10000, -1)
-        pipe.execute()
+    started_by, connector, meter_start = current
+    if started_by != cp_id:
+        _record_orphan(w, k.orphan_stops, {"clientId": cp_id, "transactionId": tx_id, **fields})
         return False
     energy = None
     if meter_start is not None and fields.get("meterStop") is not None:
         energy = int(fields["meterStop"]) - int(meter_start)
-    pipe = store.redis.pipeline(transaction=True)
-    pipe.hset(
+    w.hset(
         k.transaction(tx_id),
         mapping=strings({**fields, "status": "completed", "energyWh": energy}),
     )
-    pipe.zrem(k.transactions_active, str(tx_id))
-    pipe.execute()
-    _release_connector(store, cp_id, int(connector or 0), tx_id)
+    w.zrem(k.transactions_active, str(tx_id))
+    # Clear the connector's current transaction only if it is still this one: a newer
+    # StartTransaction on that connector may already have replaced it.
+    w.eval(_RELEASE, 1, k.connector(cp_id, int(connector or 0)), str(tx_id))
     return True
 
 
-# Clear the connector's current transaction only if it is still this one: a newer
-# StartTransaction on that connector may already have replaced it.
 _RELEASE = """
 if redis.call('HGET', KEYS[1], 'transactionId') == ARGV[1] then
   return redis.call('HDEL', KEYS[1], 'transactionId')
 end
 return 0
 """
-
-
-def _release_connector(store: Store, cp_id: str, connector_id: int, tx_id: int) -> None:
-    store.redis.eval(_RELEASE, 1, store.keys.connector(cp_id, connector_id), str(tx_id))
 
 
 def samples_of(store: Store, tx_id: int, start: int = 0, end: int = -1) -> list[dict[str, Any]]:

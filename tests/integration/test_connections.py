@@ -50,8 +50,8 @@ async def test_path_outside_ocpp_is_refused(stack):
 
 
 async def test_identity_is_url_decoded(chargers, store, cp_id):
-    await chargers.connect(f"{cp_id}%20A")
-    assert store.redis.exists(store.keys.client(f"{cp_id} A"))
+    await chargers.connect(f"{cp_id}%3AA")
+    assert store.redis.exists(store.keys.client(f"{cp_id}:A"))
 
 
 async def test_reconnect_with_same_identity_replaces_old_socket(chargers, store, stack, cp_id):
@@ -111,7 +111,7 @@ async def test_bad_frame_with_readable_id_gets_callerror_and_connection_stays(st
         ('[2, 17, "Heartbeat", {}]', 1002),
         ('{"not": "an array"}', 1002),
         ("[]", 1002),
-        ("x" * (1024 * 1024 + 1), 1009),
+        ("x" * (128 * 1024 + 1), 1009),
     ],
     ids=["not-json", "too-deep", "numeric-id", "object", "empty-array", "oversize"],
 )

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from ocpp_worker.config import get_settings
-from ocpp_worker.handlers import answer
-from ocpp_worker.state import configuration, idtags, transactions
+from ocpp_worker.handlers import HandlerCrashed, Incoming, answer, handle
+from ocpp_worker.state import configuration, dead_letters, idtags, transactions
 from ocpp_worker.state.store import Store
 from tests.conftest import delete_prefix
 
@@ -100,7 +100,15 @@ def test_handler_failure_becomes_internal_error(fresh, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setitem(registry.HANDLERS, "Heartbeat", broken)
-    assert reply(answer(fresh, "CP", "h", "Heartbeat", {}, NOW))[:3] == [4, "h", "InternalError"]
+    call = Incoming("CP", "h", "Heartbeat", {}, frame_id="1-0", frame='[2,"h","Heartbeat",{}]')
+    for attempt in (1, 2):  # retried: the claim is released, nothing is stored
+        with pytest.raises(HandlerCrashed):
+            handle(fresh, dataclasses.replace(call, attempt=attempt), NOW)
+        assert fresh.redis.get(fresh.keys.reply_cache("CP", "h")) is None
+    final = handle(fresh, dataclasses.replace(call, attempt=3), NOW)
+    assert reply(final)[:3] == [4, "h", "InternalError"]
+    [letter] = dead_letters.newest(fresh)
+    assert letter["frame"] == call.frame and "boom" in letter["reason"] and letter["attempts"] == "3"
 
 
 @pytest.mark.parametrize(
