@@ -23,9 +23,11 @@ def parse(text: str) -> datetime | None:
     """
     try:
         moment = datetime.fromisoformat(text.strip())
-    except (ValueError, AttributeError):
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment.astimezone(UTC)  # 9999-12-31T23:00-05:00 is valid ISO but past year 9999 in UTC
+    except (ValueError, AttributeError, OverflowError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment
 
 
 def normalize(text: str | None, fallback: datetime) -> str:

@@ -148,3 +148,12 @@ def test_configuration_defaults_and_updates(fresh):
         fresh, "CP", [{"key": "ChargeProfileMaxStackLevel", "value": "3", "readonly": True}]
     )
     assert configuration.get_value(fresh, "CP", "ChargeProfileMaxStackLevel") == "3"
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00", "not a time"]
+)
+def test_timestamps_out_of_range_in_utc_are_replaced_by_now(fresh, timestamp):
+    status = {"connectorId": 1, "errorCode": "NoError", "status": "Available", "timestamp": timestamp}
+    assert reply(answer(fresh, "CP", "s", "StatusNotification", status, NOW))[0] == 3
+    assert fresh.redis.hget(fresh.keys.connector("CP", 1), "timestamp") == "2026-06-01T12:00:00.000Z"
