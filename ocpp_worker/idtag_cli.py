@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(json.dumps({"idTag": args.id_tag, **tag}))
     else:
-        for id_tag in store.redis.zrange(store.keys.idtags, 0, -1):
+        for id_tag in idtags.names(store):
             print(id_tag)
     return 0
 

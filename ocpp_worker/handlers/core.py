@@ -50,9 +50,7 @@ def status_notification(ctx: CallContext, req: call.StatusNotification) -> call_
     return call_result.StatusNotification()
 
 
-# What one charger's DataTransfers may make us keep: the newest entries, each with
-# at most this much of its data (and the data's full length).
-DATA_TRANSFERS_KEPT = 200
+# A DataTransfer is kept with at most this much of its data (and the data's length).
 DATA_KEPT_CHARS = 4096
 
 
@@ -62,9 +60,7 @@ def data_transfer_request(ctx: CallContext, req: call.DataTransfer) -> call_resu
     entry = {"receivedAt": ctx.now_iso, **ctx.payload}
     if req.data is not None and len(req.data) > DATA_KEPT_CHARS:
         entry.update(data=req.data[:DATA_KEPT_CHARS], dataLength=len(req.data), truncated=True)
-    chargepoints.append_capped(
-        ctx.writes, ctx.store.keys.data_transfers(ctx.cp_id), entry, cap=DATA_TRANSFERS_KEPT
-    )
+    chargepoints.record_data_transfer(ctx.store, ctx.writes, ctx.cp_id, entry)
     vendor = data_transfer.VENDORS.get(req.vendor_id)
     if vendor is None:
         return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)

@@ -15,9 +15,10 @@ from ocpp_worker.state import chargepoints
 def security_event_notification(
     ctx: CallContext, req: call.SecurityEventNotification
 ) -> call_result.SecurityEventNotification:
-    chargepoints.append_capped(
+    chargepoints.record_security_event(
+        ctx.store,
         ctx.writes,
-        ctx.store.keys.security_events(ctx.cp_id),
+        ctx.cp_id,
         {
             "type": req.type,
             "timestamp": timeutil.normalize(req.timestamp, ctx.now),
@@ -32,9 +33,7 @@ def security_event_notification(
 def sign_certificate(ctx: CallContext, req: call.SignCertificate) -> call_result.SignCertificate:
     """Queue the CSR for the operator's PKI, which answers later with CertificateSigned
     (through the API's generic call route)."""
-    chargepoints.append_capped(
-        ctx.writes, ctx.store.keys.csrs(ctx.cp_id), {"csr": req.csr, "receivedAt": ctx.now_iso}
-    )
+    chargepoints.record_csr(ctx.store, ctx.writes, ctx.cp_id, {"csr": req.csr, "receivedAt": ctx.now_iso})
     return call_result.SignCertificate(status=GenericStatus.accepted)
 
 

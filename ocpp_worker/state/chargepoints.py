@@ -10,6 +10,11 @@ from ocpp_worker import timeutil
 from ocpp_worker.state.keys import Keys
 from ocpp_worker.state.store import Store, Writes, hashes, strings
 
+# What a charger's records may grow to (the newest are kept).
+DATA_TRANSFERS_KEPT = 200
+SECURITY_EVENTS_KEPT = 1000
+CSRS_KEPT = 1000
+
 # BootNotification fields we keep, as the charger names them.
 BOOT_FIELDS = (
     "chargePointVendor",
@@ -55,9 +60,21 @@ def record_status(store: Store, w: Writes, cp_id: str, connector_id: int, status
     w.hset(key, mapping=strings(status))
 
 
-def append_capped(w: Writes, key: str, entry: dict[str, Any], cap: int = 1000) -> None:
+def _append_capped(w: Writes, key: str, entry: dict[str, Any], cap: int) -> None:
     w.rpush(key, json.dumps(entry, separators=(",", ":")))
     w.ltrim(key, -cap, -1)
+
+
+def record_data_transfer(store: Store, w: Writes, cp_id: str, entry: dict[str, Any]) -> None:
+    _append_capped(w, store.keys.data_transfers(cp_id), entry, DATA_TRANSFERS_KEPT)
+
+
+def record_security_event(store: Store, w: Writes, cp_id: str, entry: dict[str, Any]) -> None:
+    _append_capped(w, store.keys.security_events(cp_id), entry, SECURITY_EVENTS_KEPT)
+
+
+def record_csr(store: Store, w: Writes, cp_id: str, entry: dict[str, Any]) -> None:
+    _append_capped(w, store.keys.csrs(cp_id), entry, CSRS_KEPT)
 
 
 def get(store: Store, cp_id: str) -> dict[str, str] | None:

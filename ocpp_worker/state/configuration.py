@@ -13,34 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ocpp.v16.enums import Measurand
+
 from ocpp_worker.state.store import Store
 
-MEASURANDS = frozenset(
-    {
-        "Current.Export",
-        "Current.Import",
-        "Current.Offered",
-        "Energy.Active.Export.Register",
-        "Energy.Active.Import.Register",
-        "Energy.Reactive.Export.Register",
-        "Energy.Reactive.Import.Register",
-        "Energy.Active.Export.Interval",
-        "Energy.Active.Import.Interval",
-        "Energy.Reactive.Export.Interval",
-        "Energy.Reactive.Import.Interval",
-        "Frequency",
-        "Power.Active.Export",
-        "Power.Active.Import",
-        "Power.Factor",
-        "Power.Offered",
-        "Power.Reactive.Export",
-        "Power.Reactive.Import",
-        "RPM",
-        "SoC",
-        "Temperature",
-        "Voltage",
-    }
-)
+MEASURANDS = frozenset(m.value for m in Measurand)
 PROFILES = frozenset(
     {"Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation", "SmartCharging", "RemoteTrigger"}
 )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ocpp.v16.enums import AuthorizationStatus
+
 from ocpp_worker import timeutil
 from ocpp_worker.state.store import Store, hashes, strings
 
-STATUSES = ("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx")
+STATUSES = tuple(status.value for status in AuthorizationStatus)
 
 
 def get(store: Store, id_tag: str) -> dict[str, str] | None:
@@ -71,3 +73,8 @@ def list_tags(store: Store, offset: int = 0, limit: int = 100) -> tuple[list[dic
     names = store.redis.zrange(store.keys.idtags, offset, offset + limit - 1) if limit > 0 else []
     tags = hashes(store, (store.keys.idtag(name) for name in names))
     return [{"idTag": name, **tag} for name, tag in zip(names, tags, strict=True)], total
+
+
+def names(store: Store) -> list[str]:
+    """Every registered idTag, in order."""
+    return list(store.redis.zrange(store.keys.idtags, 0, -1))
