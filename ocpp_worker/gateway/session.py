@@ -59,7 +59,7 @@ class Session:
         self.pending: OutgoingCall | None = None
         self.waiting: deque[OutgoingCall] = deque()
         self.max_pending = max_pending
-        self.charger_calls: dict[str, float] = {}  # the charger's CALLs not answered yet
+        self.charger_calls: dict[str, list[float]] = {}  # the charger's CALL frames not answered yet
         self._expiry: asyncio.TimerHandle | None = None
         self.writer = asyncio.create_task(self._write(), name=f"writer-{cp_id}")
 
@@ -108,27 +108,36 @@ class Session:
 
     # -- from the charger ------------------------------------------------------
     def charger_call_refused(self, text: str) -> tuple[str, int] | None:
-        """Count a CALL from the charger; (its id, the limit) when it is one too many."""
+        """Count a CALL from the charger; (its id, the limit) when it is one too many.
+        Every frame counts, so resending one message id cannot get around the limit."""
         match = _CALL.match(text)
         unique_id = _json_string(match.group(1)) if match else None
         if unique_id is None:
             return None  # not a CALL, or unreadable: the bridge answers it
         now = time.monotonic()
-        if unique_id not in self.charger_calls and len(self.charger_calls) >= self.max_pending:
-            forgotten = [k for k, at in self.charger_calls.items() if now - at > PENDING_FORGET_S]
-            for k in forgotten:
-                del self.charger_calls[k]
-            if len(self.charger_calls) >= self.max_pending:
+        if self._pending_charger_calls() >= self.max_pending:
+            for key, times in list(self.charger_calls.items()):
+                times[:] = [at for at in times if now - at <= PENDING_FORGET_S]
+                if not times:
+                    del self.charger_calls[key]
+            if self._pending_charger_calls() >= self.max_pending:
                 return unique_id, self.max_pending
-        self.charger_calls[unique_id] = now
+        self.charger_calls.setdefault(unique_id, []).append(now)
         return None
+
+    def _pending_charger_calls(self) -> int:
+        return sum(len(times) for times in self.charger_calls.values())
 
     def charger_call_answered(self, frame: str) -> None:
         match = _ANSWER.match(frame)
-        if match is not None:
-            unique_id = _json_string(match.group(2))
-            if unique_id is not None:
-                self.charger_calls.pop(unique_id, None)
+        unique_id = _json_string(match.group(2)) if match else None
+        if unique_id is None:
+            return
+        times = self.charger_calls.get(unique_id, [])
+        if times:
+            times.pop(0)
+        if not times:
+            self.charger_calls.pop(unique_id, None)
 
     def answered_action(self, text: str) -> str:
         """If `text` answers our outstanding CALL, release the next one and return the
