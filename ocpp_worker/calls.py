@@ -69,7 +69,7 @@ def _after_change_configuration(
     store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]
 ) -> None:
     if answer.get("status") in {"Accepted", "RebootRequired"}:
-        store.redis.hset(store.keys.config(cp_id), request["key"], request["value"])
+        configuration.record_accepted(store, cp_id, request["key"], request["value"])
 
 
 def _after_get_configuration(
@@ -84,65 +84,31 @@ AFTER_RESULT: dict[str, AfterResult] = {
 }
 
 
-def connection_of(store: Store, cp_id: str) -> dict[str, str]:
-    """The charger's gateway registration, or the reason there is none."""
-    registration: dict[str, str] = store.redis.hgetall(store.keys.client(cp_id))
-    if registration.get("gateway"):
-        return registration
-    if chargepoints.get(store, cp_id) is None:
-        raise UnknownChargePoint(f"charge point {cp_id} has never connected")
-    raise ChargePointOffline(f"charge point {cp_id} is not connected")
-
-
-def call(
-    store: Store,
-    app: Celery,
-    cp_id: str,
-    action: str,
-    payload: dict[str, Any],
-    timeout: float | None = None,
-) -> dict[str, Any]:
-    """Send `action` to `cp_id` and return the charger's CALLRESULT payload.
-
-    Raises a `CallFailed` subclass for every other outcome.
-    """
+def check_request(action: str, payload: dict[str, Any]) -> None:
+    """Refuse, before anything is sent, a call no 1.6 charger could accept."""
     if action not in CSMS_INITIATED:
         raise UnknownAction(f"{action} is not a central-system action in OCPP 1.6")
     try:
         validation.validate("request", action, payload)
     except errors.OcppError as exc:
         raise InvalidPayload(exc) from None
-    gateway = connection_of(store, cp_id)["gateway"]
-    timeout = store.settings.call_timeout if timeout is None else timeout
-    unique_id = str(uuid.uuid4())
-    result: AsyncResult = AsyncResult(unique_id, app=app)  # type: ignore[type-arg]
-    backend: Any = app.backend  # the Redis backend; its async-consumer API is untyped
-    backend.add_pending_result(result)  # subscribe before the answer can exist
-    try:
-        transport.to_gateway(
-            store.redis,
-            store.keys,
-            gateway,
-            transport.CALL,
-            cp=cp_id,
-            id=unique_id,
-            action=action,
-            frame=frames.call(unique_id, action, payload),
-            deadline=f"{time.time() + timeout:.3f}",
-        )
-        try:
-            outcome: dict[str, Any] = result.get(timeout=timeout, interval=0.05)
-        except CeleryTimeoutError:
-            raise CallTimeout(f"charge point {cp_id} did not answer {action} within {timeout:g} s") from None
-    finally:
-        backend.remove_pending_result(result)
-        result.forget()
-    kind = outcome.get("kind")
+
+
+def gateway_of(store: Store, cp_id: str) -> str:
+    """The gateway holding the charger's socket, or the reason there is none."""
+    registration = chargepoints.registration(store, cp_id)
+    if registration is not None:
+        return registration["gateway"]
+    if chargepoints.get(store, cp_id) is None:
+        raise UnknownChargePoint(f"charge point {cp_id} has never connected")
+    raise ChargePointOffline(f"charge point {cp_id} is not connected")
+
+
+def answer_of(action: str, cp_id: str, outcome: transport.CallOutcome) -> dict[str, Any]:
+    """The charger's answer payload, or the `CallFailed` that stands for the outcome."""
+    kind = outcome["kind"]
     if kind == "result":
         answer: dict[str, Any] = outcome["payload"]
-        after = AFTER_RESULT.get(action)
-        if after is not None:
-            after(store, cp_id, payload, answer)
         return answer
     if kind == "abandoned":
         raise ChargePointOffline(f"charge point {cp_id} disconnected before answering {action}")
@@ -157,3 +123,40 @@ def call(
         outcome.get("errorDescription", ""),
         outcome.get("errorDetails"),
     )
+
+
+def call(
+    store: Store,
+    app: Celery,
+    cp_id: str,
+    action: str,
+    payload: dict[str, Any],
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Send `action` to `cp_id` and return the charger's CALLRESULT payload.
+
+    Raises a `CallFailed` subclass for every other outcome.
+    """
+    check_request(action, payload)
+    gateway = gateway_of(store, cp_id)
+    timeout = store.settings.call_timeout if timeout is None else timeout
+    unique_id = str(uuid.uuid4())
+    result: AsyncResult = AsyncResult(unique_id, app=app)  # type: ignore[type-arg]
+    backend: Any = app.backend  # the Redis backend; its async-consumer API is untyped
+    backend.add_pending_result(result)  # subscribe before the answer can exist
+    try:
+        frame = frames.call(unique_id, action, payload)
+        op = transport.CsmsCall(cp_id, unique_id, action, frame, deadline=time.time() + timeout)
+        transport.to_gateway(store.redis, store.keys, gateway, op)
+        try:
+            outcome: transport.CallOutcome = result.get(timeout=timeout, interval=0.05)
+        except CeleryTimeoutError:
+            raise CallTimeout(f"charge point {cp_id} did not answer {action} within {timeout:g} s") from None
+    finally:
+        backend.remove_pending_result(result)
+        result.forget()
+    answer = answer_of(action, cp_id, outcome)
+    after = AFTER_RESULT.get(action)
+    if after is not None:
+        after(store, cp_id, payload, answer)
+    return answer

@@ -71,7 +71,7 @@ def _make_task(action: str) -> Any:
 
     run.__name__ = action
     run.__doc__ = f"Answer a {action} CALL from a charger."
-    return app.task(name=f"ocpp.v16.{action}", base=OcppCallTask, bind=True)(run)
+    return app.task(name=transport.task_name(action), base=OcppCallTask, bind=True)(run)
 
 
 TASKS = {action: _make_task(action) for action in sorted(handlers.HANDLERS)}

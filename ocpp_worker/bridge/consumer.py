@@ -20,7 +20,6 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any
 
 import redis
 from celery import Celery, states
@@ -41,15 +40,6 @@ BATCH = 200
 # A frame another bridge has held this long unacknowledged is taken to be orphaned.
 CLAIM_IDLE_MS = int(os.environ.get("OCPP_BRIDGE_CLAIM_IDLE_MS", "15000"))
 CLAIM_EVERY_S = min(5.0, CLAIM_IDLE_MS / 2000)
-
-
-def call_outcome(kind: str, **fields: Any) -> dict[str, Any]:
-    """What the API finds in the AsyncResult of one of its CALLs.
-
-    kind: ``result`` (payload), ``error`` (the charger's CALLERROR), ``invalid`` (the
-    answer breaks the response schema) or ``abandoned`` (the charger went away).
-    """
-    return {"kind": kind, **fields}
 
 
 class Bridge:
@@ -119,56 +109,46 @@ class Bridge:
 
     # -- one entry ----------------------------------------------------------
     def handle(self, fields: dict[str, str], entry_id: str = "") -> None:
-        kind = fields.get("kind", transport.FRAME)
-        if kind == transport.ABANDONED:
-            for unique_id in filter(None, fields.get("ids", "").split(",")):
-                self.resolve(unique_id, call_outcome("abandoned", reason=fields.get("reason", "")))
+        entry = transport.decode_inbound(fields)
+        if isinstance(entry, transport.Abandoned):
+            for unique_id in entry.ids:
+                self.resolve(unique_id, transport.abandoned_outcome(entry.reason))
             return
-        cp_id, gateway = fields["cp"], fields["gw"]
         try:
-            frame = frames.parse(fields["frame"], self.store.settings.max_frame_bytes)
+            frame = frames.parse(entry.frame, self.store.settings.max_frame_bytes)
         except frames.FrameError as exc:
-            if exc.is_answer and fields.get("action") and exc.unique_id:
+            if exc.is_answer and entry.answers and exc.unique_id:
                 # a broken answer to our CALL: the caller learns it now, not at its timeout
-                broken = call_outcome("invalid", errorCode=exc.error_code, errorDescription=exc.reason)
-                self.resolve(exc.unique_id, broken)
+                self.resolve(exc.unique_id, transport.invalid_outcome(exc.error_code, exc.reason))
             elif exc.is_answer:
-                log.warning("broken stray answer from %s: %s", cp_id, exc.reason)
+                log.warning("broken stray answer from %s: %s", entry.cp, exc.reason)
             else:
-                self.answer_bad_frame(cp_id, gateway, fields.get("conn", ""), exc)
+                self.answer_bad_frame(entry, exc)
             return
         if isinstance(frame, frames.Call):
             envelope: transport.TaskEnvelope = {
-                "cp": cp_id,
-                "gw": gateway,
+                "cp": entry.cp,
+                "gw": entry.gw,
                 "entry": entry_id,
-                "frame": fields["frame"],
+                "frame": entry.frame,
             }
             self.dispatch_call(envelope, frame)
         else:
-            self.resolve_answer(cp_id, fields.get("action", ""), frame)
+            self.resolve_answer(entry.cp, entry.answers, frame)
 
-    def answer_bad_frame(self, cp_id: str, gateway: str, conn: str, exc: frames.FrameError) -> None:
-        log.warning("bad frame from %s: %s", cp_id, exc.reason)
+    def answer_bad_frame(self, entry: transport.ChargerFrame, exc: frames.FrameError) -> None:
+        log.warning("bad frame from %s: %s", entry.cp, exc.reason)
+        op: transport.OutboxOp
         if exc.unique_id is not None:
-            reply = frames.call_error(exc.unique_id, exc.error_code, exc.reason)
-            self.send(gateway, cp_id, reply)
+            op = transport.Send(entry.cp, frames.call_error(exc.unique_id, exc.error_code, exc.reason))
         else:
-            transport.to_gateway(
-                self.store.redis,
-                self.keys,
-                gateway,
-                transport.CLOSE,
-                cp=cp_id,
-                conn=conn,
-                code=exc.close_code,
-                reason=exc.reason[:120],
-            )
+            op = transport.Close(entry.cp, entry.conn, exc.close_code, exc.reason[:120])
+        transport.to_gateway(self.store.redis, self.keys, entry.gw, op)
 
     def dispatch_call(self, envelope: transport.TaskEnvelope, call: frames.Call) -> None:
         """Hand a charger's CALL to its task, as text (see `transport.TaskEnvelope`)."""
         if call.action in CHARGER_INITIATED:
-            self.app.send_task(f"ocpp.v16.{call.action}", args=[envelope])
+            self.app.send_task(transport.task_name(call.action), args=[envelope])
             return
         if call.action in CSMS_INITIATED:
             error: errors.OcppError = errors.NotSupportedError(
@@ -177,7 +157,9 @@ class Bridge:
         else:
             error = errors.NotImplementedActionError(f"unknown action {call.action[:64]}")
         reply = frames.call_error(call.unique_id, error.code, error.description)
-        self.send(envelope["gw"], envelope["cp"], reply)
+        transport.to_gateway(
+            self.store.redis, self.keys, envelope["gw"], transport.Send(envelope["cp"], reply)
+        )
 
     def resolve_answer(self, cp_id: str, action: str, answer: frames.Frame) -> None:
         if not action:
@@ -188,26 +170,19 @@ class Bridge:
                 cp_id,
             )
             return
+        outcome: transport.CallOutcome
         if isinstance(answer, frames.CallError):
-            outcome = call_outcome(
-                "error",
-                errorCode=answer.error_code,
-                errorDescription=answer.error_description,
-                errorDetails=answer.error_details,
+            outcome = transport.error_outcome(
+                answer.error_code, answer.error_description, answer.error_details
             )
         else:
             assert isinstance(answer, frames.CallResult)
             try:
                 validation.validate("response", action, answer.payload)
-                outcome = call_outcome("result", payload=answer.payload)
+                outcome = transport.result_outcome(answer.payload)
             except errors.OcppError as exc:
-                outcome = call_outcome(
-                    "invalid", errorCode=exc.code, errorDescription=exc.description, payload=answer.payload
-                )
+                outcome = transport.invalid_outcome(exc.code, exc.description, answer.payload)
         self.resolve(answer.unique_id, outcome)
 
-    def resolve(self, unique_id: str, outcome: dict[str, Any]) -> None:
+    def resolve(self, unique_id: str, outcome: transport.CallOutcome) -> None:
         self.app.backend.store_result(unique_id, outcome, states.SUCCESS)
-
-    def send(self, gateway: str, cp_id: str, frame: str) -> None:
-        transport.to_gateway(self.store.redis, self.keys, gateway, transport.SEND, cp=cp_id, frame=frame)

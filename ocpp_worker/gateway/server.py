@@ -12,7 +12,6 @@ import http
 import logging
 import os
 import socket
-import time
 import uuid
 from typing import Any
 
@@ -33,7 +32,6 @@ from ocpp_worker.state.keys import Keys
 log = logging.getLogger(__name__)
 
 SUBPROTOCOLS = [Subprotocol("ocpp1.6")]
-INBOUND_MAXLEN = 1_000_000  # a safety cap should every bridge be down for long
 REFRESH_EVERY_S = float(os.environ.get("OCPP_GATEWAY_REFRESH_S", "10"))
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_REPLACED = 1000
@@ -147,14 +145,10 @@ class Gateway:
         )
         if previous.get("gateway") and previous["gateway"] != self.id:
             # The charger moved here from another gateway: have that one drop the old socket.
-            entry = transport.outbox_entry(
-                transport.CLOSE,
-                cp=cp_id,
-                conn=previous.get("conn", ""),
-                code=CLOSE_REPLACED,
-                reason="replaced by a newer connection",
+            close = transport.Close(
+                cp_id, previous.get("conn", ""), CLOSE_REPLACED, "replaced by a newer connection"
             )
-            await self.redis.xadd(self.keys.gateway_outbox(previous["gateway"]), entry)
+            await self.redis.xadd(self.keys.gateway_outbox(previous["gateway"]), transport.encode_op(close))
         log.info("%s connected from %s", cp_id, remote)
         boot_check = asyncio.create_task(self.require_boot(session), name=f"boot-{cp_id}")
         try:
@@ -189,18 +183,15 @@ class Gateway:
             description = f"more than {limit} CALLs awaiting an answer (OCPP-J allows one)"
             session.send(frames.call_error(unique_id, "GenericError", description))
             return
-        fields = {
-            "kind": transport.FRAME,
-            "cp": session.cp_id,
-            "gw": self.id,
-            "conn": session.conn_id,
-            "frame": text,
-            "ts": f"{time.time():.3f}",
-        }
-        action = session.answered_action(text)
-        if action:
-            fields["action"] = action
-        await self.redis.xadd(self.keys.inbound, fields, maxlen=INBOUND_MAXLEN, approximate=True)
+        entry = transport.ChargerFrame(
+            session.cp_id, self.id, session.conn_id, text, answers=session.answered_action(text)
+        )
+        await self.redis.xadd(
+            self.keys.inbound,
+            transport.encode_inbound(entry),
+            maxlen=transport.INBOUND_MAXLEN,
+            approximate=True,
+        )
 
     async def _disconnected(self, session: Session) -> None:
         if self.sessions.get(session.cp_id) is session:
@@ -209,15 +200,8 @@ class Gateway:
         try:
             await registry.unregister(self.redis, self.keys, session.cp_id, session.conn_id)
             if abandoned:
-                await self.redis.xadd(
-                    self.keys.inbound,
-                    {
-                        "kind": transport.ABANDONED,
-                        "cp": session.cp_id,
-                        "ids": ",".join(abandoned),
-                        "reason": "the charge point disconnected",
-                    },
-                )
+                entry = transport.Abandoned(session.cp_id, tuple(abandoned), "the charge point disconnected")
+                await self.redis.xadd(self.keys.inbound, transport.encode_inbound(entry))
         except Exception:
             log.exception("%s: could not record the disconnect", session.cp_id)
         log.info("%s disconnected (%s)", session.cp_id, session.ws.close_code)
@@ -247,20 +231,21 @@ class Gateway:
             await reader.aclose()
 
     def deliver(self, fields: dict[str, str]) -> None:
-        session = self.sessions.get(fields.get("cp", ""))
-        op = fields.get("op")
-        if session is None:
-            log.info("%s is not connected here; dropped a %s", fields.get("cp"), op)
+        op = transport.decode_op(fields)
+        if op is None:
+            log.warning("unknown outbox op %r; dropped", fields.get("op"))
             return
-        if op == transport.SEND:
-            session.charger_call_answered(fields["frame"])
-            session.send(fields["frame"])
-        elif op == transport.CALL:
-            session.call(
-                OutgoingCall(fields["id"], fields["action"], fields["frame"], float(fields["deadline"]))
-            )
-        elif op == transport.CLOSE and fields.get("conn") in ("", session.conn_id):
-            session.close(int(fields.get("code", 1000)), fields.get("reason", ""))
+        session = self.sessions.get(op.cp)
+        if session is None:
+            log.info("%s is not connected here; dropped a %s", op.cp, type(op).__name__)
+            return
+        if isinstance(op, transport.Send):
+            session.charger_call_answered(op.frame)
+            session.send(op.frame)
+        elif isinstance(op, transport.CsmsCall):
+            session.call(OutgoingCall(op.id, op.action, op.frame, op.deadline))
+        elif op.conn in ("", session.conn_id):
+            session.close(op.code, op.reason)
 
     async def keep_registered(self) -> None:
         while True:

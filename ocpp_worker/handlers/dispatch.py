@@ -178,4 +178,4 @@ def _dead_letter(store: Store, w: Writes, call: Incoming, reason: str) -> str:
 
 def _send(store: Store, client: Any, call: Incoming, reply: str) -> None:
     if call.gateway:
-        transport.to_gateway(client, store.keys, call.gateway, transport.SEND, cp=call.cp_id, frame=reply)
+        transport.to_gateway(client, store.keys, call.gateway, transport.Send(call.cp_id, reply))

@@ -186,6 +186,12 @@ def set_value(store: Store, cp_id: str, key: str, value: str) -> KeySpec | None:
     return spec
 
 
+def record_accepted(store: Store, cp_id: str, key: str, value: str) -> None:
+    """The charger accepted ChangeConfiguration: its value is the truth now, whatever
+    our spec of the key would have said."""
+    store.redis.hset(store.keys.config(cp_id), key, value)
+
+
 def sync_from_charger(store: Store, cp_id: str, entries: list[dict[str, Any]]) -> None:
     """Store what the charger reported (GetConfiguration.conf configurationKey)."""
     values = {e["key"]: e["value"] for e in entries if e.get("value") is not None}
