@@ -1,7 +1,7 @@
-"""Process settings, read once from the environment.
+"""Process settings, read once from the environment, here and nowhere else.
 
 Every process (gateway, bridge, worker, API) builds its `Settings` the same way, so
-one set of environment variables configures a whole deployment.
+one set of environment variables configures a whole deployment. README.md lists them.
 """
 
 from __future__ import annotations
@@ -9,23 +9,49 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import quote, urlsplit
 
 from ocpp_worker.protocol import identity
 
 
-def _flag(name: str, default: str = "0") -> bool:
-    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _address(value: str) -> str:
+    """``host:port`` from ``host[:port]`` or a ``redis://host:port[/db]`` URL."""
+    parts = urlsplit(value if "//" in value else f"//{value}")
+    host = parts.hostname or "localhost"
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    return f"{host}:{parts.port or 6379}"
 
 
 @dataclass(frozen=True)
 class Settings:
-    redis_addr: str = "localhost:6379"
+    # Redis, shared by every process
+    redis_addr: str = "localhost:6379"  # host:port ([v6]:port for IPv6)
+    redis_username: str | None = None  # Redis 6 ACL user
     redis_password: str | None = None
     redis_db: int = 0
+    redis_tls: bool = False
     key_prefix: str = "ocpp:"
+    # gateway
     ws_host: str = "0.0.0.0"
     ws_port: int = 9000
+    client_ttl: int = 30
+    gateway_refresh_s: float = 10.0
+    # bridge
+    bridge_claim_idle_ms: int = 15_000
+    # workers (celeryconfig.py)
+    task_visibility_timeout: int = 10
+    worker_prefetch: int = 4
+    extra_imports: tuple[str, ...] = ()
+    # API
     call_timeout: float = 10.0
+    api_token: str | None = None
+    api_max_body_bytes: int = 1024 * 1024
+    # OCPP behaviour
     accept_unknown_idtags: bool = False
     # Limits on what one charger may send or make us keep (docs/RELIABILITY.md).
     max_frame_bytes: int = 128 * 1024
@@ -33,32 +59,46 @@ class Settings:
     boot_deadline_s: float = 60.0
     max_pending_calls: int = 5
     max_attempts: int = 3
-    client_ttl: int = 30
+    log_level: str = "INFO"
 
     @property
     def redis_url(self) -> str:
-        auth = f":{self.redis_password}@" if self.redis_password else ""
-        return f"redis://{auth}{self.redis_addr}/{self.redis_db}"
+        """The URL every client is built from (redis-py, kombu, Celery's backend), with
+        user and password percent-encoded: a password such as ``p@ss/w:rd`` stays whole."""
+        scheme = "rediss" if self.redis_tls else "redis"
+        user = quote(self.redis_username or "", safe="")
+        secret = f":{quote(self.redis_password, safe='')}" if self.redis_password else ""
+        auth = f"{user}{secret}@" if user or secret else ""
+        query = "?ssl_cert_reqs=required" if self.redis_tls else ""
+        return f"{scheme}://{auth}{self.redis_addr}/{self.redis_db}{query}"
 
     @classmethod
-    def from_env(cls) -> Settings:
-        addr = os.environ.get("REDIS_ADDR", "localhost:6379")
-        if addr.startswith("redis://"):
-            addr = addr.removeprefix("redis://").rstrip("/")
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        get = (env if env is not None else dict(os.environ)).get
         return cls(
-            redis_addr=addr,
-            redis_password=os.environ.get("REDIS_PASSWORD") or None,
-            redis_db=int(os.environ.get("REDIS_DB", "0")),
-            key_prefix=os.environ.get("OCPP_KEY_PREFIX", "ocpp:"),
-            ws_host=os.environ.get("OCPP_WS_HOST", "0.0.0.0"),
-            ws_port=int(os.environ.get("OCPP_WS_PORT", "9000")),
-            call_timeout=float(os.environ.get("OCPP_CALL_TIMEOUT", "10")),
-            accept_unknown_idtags=_flag("OCPP_ACCEPT_UNKNOWN_IDTAGS"),
-            max_frame_bytes=int(os.environ.get("OCPP_MAX_FRAME_BYTES", str(128 * 1024))),
-            charger_id_pattern=os.environ.get("OCPP_CHARGER_ID_PATTERN") or identity.DEFAULT_PATTERN,
-            boot_deadline_s=float(os.environ.get("OCPP_BOOT_DEADLINE_S", "60")),
-            max_pending_calls=int(os.environ.get("OCPP_MAX_PENDING_CALLS", "5")),
-            max_attempts=int(os.environ.get("OCPP_MAX_ATTEMPTS", "3")),
+            redis_addr=_address(get("REDIS_ADDR") or "localhost:6379"),
+            redis_username=get("REDIS_USERNAME") or None,
+            redis_password=get("REDIS_PASSWORD") or None,
+            redis_db=int(get("REDIS_DB") or 0),
+            redis_tls=_flag(get("REDIS_TLS")),
+            key_prefix=get("OCPP_KEY_PREFIX", "ocpp:"),
+            ws_host=get("OCPP_WS_HOST") or "0.0.0.0",
+            ws_port=int(get("OCPP_WS_PORT") or 9000),
+            gateway_refresh_s=float(get("OCPP_GATEWAY_REFRESH_S") or 10),
+            bridge_claim_idle_ms=int(get("OCPP_BRIDGE_CLAIM_IDLE_MS") or 15_000),
+            task_visibility_timeout=int(get("OCPP_TASK_VISIBILITY_TIMEOUT") or 10),
+            worker_prefetch=int(get("OCPP_WORKER_PREFETCH") or 4),
+            extra_imports=tuple(n.strip() for n in (get("OCPP_EXTRA_IMPORTS") or "").split(",") if n.strip()),
+            call_timeout=float(get("OCPP_CALL_TIMEOUT") or 10),
+            api_token=get("API_TOKEN") or None,
+            api_max_body_bytes=int(get("API_MAX_BODY_BYTES") or 1024 * 1024),
+            accept_unknown_idtags=_flag(get("OCPP_ACCEPT_UNKNOWN_IDTAGS")),
+            max_frame_bytes=int(get("OCPP_MAX_FRAME_BYTES") or 128 * 1024),
+            charger_id_pattern=get("OCPP_CHARGER_ID_PATTERN") or identity.DEFAULT_PATTERN,
+            boot_deadline_s=float(get("OCPP_BOOT_DEADLINE_S") or 60),
+            max_pending_calls=int(get("OCPP_MAX_PENDING_CALLS") or 5),
+            max_attempts=int(get("OCPP_MAX_ATTEMPTS") or 3),
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
         )
 
 

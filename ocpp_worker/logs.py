@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
+
+from ocpp_worker.config import get_settings
 
 
 def setup_logging(role: str) -> None:
     logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        level=get_settings().log_level,
         format=f"%(asctime)s %(levelname)s {role} %(name)s: %(message)s",
     )
     # websockets logs every handshake at INFO; with thousands of chargers that drowns the rest

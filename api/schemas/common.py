@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
 
 MAX_LIMIT = 500
+# Redis takes list indexes as signed 64-bit integers and answers an error past them;
+# no list here is anywhere near this long, so a larger offset is a mistake or a probe.
+MAX_OFFSET = 10_000_000
 
 
 def iso_timestamp(**kwargs: Any) -> fields.String:
@@ -15,6 +19,27 @@ def iso_timestamp(**kwargs: Any) -> fields.String:
     return fields.String(
         allow_none=True, metadata={"format": "date-time", **kwargs.pop("metadata", {})}, **kwargs
     )
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """A date-time with a zone (naive ones are UTC), loaded as UTC.
+
+    Every time we store is UTC, and not every time that `datetime` can read has a UTC
+    form: 9999-12-31T23:00:00-05:00 is in year 10000. Such a time is a field error here,
+    not an OverflowError later when it is converted for storage.
+    """
+
+    default_error_messages = {"out_of_range": "Out of range: the time in UTC must fall in years 1 to 9999."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise self.make_error("out_of_range") from None
 
 
 class Body(Schema):
@@ -33,7 +58,7 @@ class Query(Schema):
 
 class PageArgs(Query):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET))
 
 
 class OcppPayload(Schema):

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import Body, iso_timestamp
+from api.schemas.common import Body, UtcDateTime, iso_timestamp
 from api.schemas.transactions import ID_TAG
 from ocpp_worker.state.idtags import STATUSES
 
 
 class IdTagBody(Body):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    expiryDate = fields.AwareDateTime(
-        allow_none=True, default_timezone=UTC, metadata={"description": "naive times are taken as UTC"}
-    )
+    expiryDate = UtcDateTime(allow_none=True, metadata={"description": "naive times are taken as UTC"})
     parentIdTag = fields.String(allow_none=True, validate=ID_TAG)
 
 

@@ -7,7 +7,7 @@
   round trip.
 
 An entry is acknowledged and deleted only after it was handled. Entries a dead
-bridge left pending are claimed by the living after `CLAIM_IDLE_MS`, so several
+bridge left pending are claimed by the living after `OCPP_BRIDGE_CLAIM_IDLE_MS`, so several
 bridges can run and none of them can lose a frame by dying. A redelivered CALL is
 harmless: the handlers are idempotent per (charger, message id).
 """
@@ -37,9 +37,6 @@ OUTAGES = (redis.ConnectionError, redis.TimeoutError, OperationalError)
 
 GROUP = "bridges"
 BATCH = 200
-# A frame another bridge has held this long unacknowledged is taken to be orphaned.
-CLAIM_IDLE_MS = int(os.environ.get("OCPP_BRIDGE_CLAIM_IDLE_MS", "15000"))
-CLAIM_EVERY_S = min(5.0, CLAIM_IDLE_MS / 2000)
 
 
 class Bridge:
@@ -49,6 +46,9 @@ class Bridge:
         self.keys = store.keys
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._last_claim = 0.0
+        # A frame another bridge has held this long unacknowledged is taken to be orphaned.
+        self.claim_idle_ms = store.settings.bridge_claim_idle_ms
+        self.claim_every_s = min(5.0, self.claim_idle_ms / 2000)
 
     def ensure_group(self) -> None:
         try:
@@ -75,10 +75,10 @@ class Bridge:
     def step(self, block_ms: int = 1000) -> int:
         """Handle one batch (claimed or new); returns how many entries were handled."""
         entries: list[tuple[str, dict[str, str]]] = []
-        if time.monotonic() - self._last_claim > CLAIM_EVERY_S:
+        if time.monotonic() - self._last_claim > self.claim_every_s:
             self._last_claim = time.monotonic()
             claimed = self.store.redis.xautoclaim(
-                self.keys.inbound, GROUP, self.name, CLAIM_IDLE_MS, "0-0", count=BATCH
+                self.keys.inbound, GROUP, self.name, self.claim_idle_ms, "0-0", count=BATCH
             )
             entries = [e for e in claimed[1] if e[1]]
             if entries:

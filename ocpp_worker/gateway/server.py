@@ -32,7 +32,6 @@ from ocpp_worker.state.keys import Keys
 log = logging.getLogger(__name__)
 
 SUBPROTOCOLS = [Subprotocol("ocpp1.6")]
-REFRESH_EVERY_S = float(os.environ.get("OCPP_GATEWAY_REFRESH_S", "10"))
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_REPLACED = 1000
 CLOSE_POLICY = 1008
@@ -249,7 +248,7 @@ class Gateway:
 
     async def keep_registered(self) -> None:
         while True:
-            await asyncio.sleep(REFRESH_EVERY_S)
+            await asyncio.sleep(self.settings.gateway_refresh_s)
             try:
                 registrations = {cp_id: s.registration for cp_id, s in self.sessions.items()}
                 await registry.refresh(

@@ -42,6 +42,18 @@ def ok(response: TestResponse, status: int = 200) -> Any:
     return envelope_of(response, status)["data"]
 
 
+def post_raw(api: Api, url: str, text: str, content_type: str = "application/json") -> TestResponse:
+    """POST a body written as JSON text (1e400 and NaN have no Python literal)."""
+    return api.request("POST", url, data=text, content_type=content_type)
+
+
+def data_of_400(response: TestResponse, message: str) -> Any:
+    """The field errors of a 400, checked to come with this message."""
+    body = envelope_of(response, 400)
+    assert body["message"] == message, body
+    return body["data"]
+
+
 class Api:
     """The Flask test client, callable from sync and (through a thread) async code."""
 
