@@ -23,6 +23,8 @@ from ocpp_worker.celery_app import app as celery_app
 from ocpp_worker.config import Settings, get_settings
 from ocpp_worker.state.store import Store
 
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
 
 def create_app(
     settings: Settings | None = None,
@@ -32,10 +34,13 @@ def create_app(
 ) -> Flask:
     """Build the API on a store (default: a new one from the settings).
 
-    `config` overrides Flask settings, API_TOKEN included (default: the environment's).
+    `config` overrides Flask settings, API_TOKEN and MAX_CONTENT_LENGTH included
+    (default: the environment's).
     """
     app = Flask(__name__, static_folder=None)
     app.config["API_TOKEN"] = os.environ.get("API_TOKEN") or None
+    # Bodies are small JSON documents; Werkzeug refuses to read a larger one (413).
+    app.config["MAX_CONTENT_LENGTH"] = int(os.environ.get("API_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if config:
         app.config.update(config)

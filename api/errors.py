@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, jsonify
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ocpp_worker import calls
 
@@ -36,6 +36,10 @@ def not_found(message: str) -> ApiError:
 def invalid(message: str, errors: Any) -> ApiError:
     """400 with the field errors as data (marshmallow's `messages` shape)."""
     return ApiError(400, message, errors)
+
+
+def unsupported_media_type() -> ApiError:
+    return ApiError(415, "the request body must be JSON: send Content-Type: application/json")
 
 
 def envelope(data: Any = None, message: str = "OK", status: int = 200) -> Response:
@@ -75,6 +79,11 @@ def register(app: Flask) -> None:
     def _call_error(exc: calls.CallFailed) -> Response:
         status, message, data = _call_failed(exc)
         return envelope(data, message, status)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> Response:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return envelope(None, f"the request body is larger than {limit} bytes", 413)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -25,6 +25,8 @@ _REASONS = {
     401: "Missing or wrong bearer token",
     404: "Unknown charge point, connector, transaction, idTag or action",
     408: "The charge point did not answer within OCPP_CALL_TIMEOUT (10 s)",
+    413: "The body is larger than API_MAX_BODY_BYTES (1 MiB)",
+    415: "The body is not sent as application/json",
     502: "The charge point answered with a CALLERROR: data = {errorCode, errorDescription, errorDetails}",
     503: "The charge point is known but not connected",
 }
@@ -71,7 +73,8 @@ def _operation(endpoint: str, doc: ApiDoc | None, path_params: list[dict[str, An
     responses: dict[str, Any] = {str(doc.status): success}
     for status in doc.extra_statuses:
         responses[str(status)] = {**success, "description": _REASONS.get(status, str(status))}
-    for status in doc.errors:
+    body_errors = (400, 413, 415) if doc.body is not None else ()
+    for status in sorted({*doc.errors, *body_errors}):
         responses[str(status)] = {"description": _REASONS[status], "content": _json(envelope())}
     if endpoint not in PUBLIC_ENDPOINTS:
         responses["401"] = {"description": _REASONS[401], "content": _json(envelope())}
