@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +12,13 @@ from celery import Celery
 from flask import current_app
 
 from ocpp_worker import calls
+from ocpp_worker.protocol import errors
 from ocpp_worker.state.store import Store
+
+# The integers a double holds exactly (RFC 7493, I-JSON §2.2): what any charger's JSON
+# parser can take, and small enough for the 1.6 schema check's Decimal arithmetic
+# (`multipleOf: 0.1` on 1e30 overflows it).
+MAX_NUMBER = 2**53 - 1
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,37 @@ def store() -> Store:
     return services().store
 
 
+def _numbers(value: Any, path: str) -> Iterator[tuple[str, float]]:
+    """Every number in a JSON value, with its path (the body's depth is bounded)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, f"{path}/{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _numbers(item, f"{path}/{index}" if path else str(index))
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield path, value
+
+
+def _check_numbers(payload: dict[str, Any]) -> None:
+    """Refuse, as the OCPP validation error it is, a number no charger can hold exactly.
+
+    JSON has no limit on numbers: 1e400 reads as an infinite float, which no JSON
+    encoder may write, and 1e30 passes the 1.6 schemas (they set no maximum) but breaks
+    their check. The OCPP integers and decimals are all far inside ±MAX_NUMBER.
+    """
+    for path, number in _numbers(payload, ""):
+        if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+            where = path or "payload"
+            error = errors.PropertyConstraintViolationError(
+                f"{where}: out of range (at most {MAX_NUMBER} in magnitude)",
+                {"field": where},
+            )
+            raise calls.InvalidPayload(error)
+
+
 def send(cp_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """One CSMS-initiated call; its failures become HTTP statuses in `api.errors`."""
+    _check_numbers(payload)
     s = services()
     return calls.call(s.store, s.celery, cp_id, action, payload)
