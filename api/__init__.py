@@ -18,7 +18,7 @@ from flask import Flask
 
 from api import auth, errors
 from api.context import Services
-from api.routes import blueprints
+from api.routes import blueprints, charger_id_converter
 from ocpp_worker.celery_app import app as celery_app
 from ocpp_worker.config import Settings, get_settings
 from ocpp_worker.state.store import Store
@@ -48,6 +48,8 @@ def create_app(
     app.extensions["ocpp"] = Services(store=store, celery=celery or celery_app)
     errors.register(app)
     auth.register(app)
+    # Before the routes that use it: the API addresses exactly the ids the gateway accepts.
+    app.url_map.converters["charger"] = charger_id_converter(store.settings.charger_id_pattern)
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
     return app

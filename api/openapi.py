@@ -17,7 +17,10 @@ from api.schemas.common import envelope
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 _PARAM = re.compile(r"<(?:(?P<converter>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-_CONVERTER_TYPES = {"int": "integer", "float": "number"}
+_CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 0},
+    "float": {"type": "number", "minimum": 0},
+}
 _REASONS = {
     200: "OK",
     201: "Created",
@@ -32,14 +35,15 @@ _REASONS = {
 }
 
 
-def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+def _schema(app: Flask, converter: str) -> dict[str, Any]:
+    """A path parameter's schema: the converter's own (`schema`), or by its type."""
+    own: dict[str, Any] | None = getattr(app.url_map.converters.get(converter), "schema", None)
+    return own or _CONVERTER_SCHEMAS.get(converter, {"type": "string"})
+
+
+def _path(app: Flask, rule: str) -> tuple[str, list[dict[str, Any]]]:
     parameters = [
-        {
-            "name": m["name"],
-            "in": "path",
-            "required": True,
-            "schema": {"type": _CONVERTER_TYPES.get(m["converter"] or "", "string")},
-        }
+        {"name": m["name"], "in": "path", "required": True, "schema": _schema(app, m["converter"] or "")}
         for m in _PARAM.finditer(rule)
     ]
     return _PARAM.sub(r"{\g<name>}", rule), parameters
@@ -100,7 +104,7 @@ def build(app: Flask) -> dict[str, Any]:
         if rule.endpoint == "static":
             continue
         view = app.view_functions[rule.endpoint]
-        path, params = _path(rule.rule)
+        path, params = _path(app, rule.rule)
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
             doc = getattr(view, "api_doc", None)
             paths.setdefault(path, {})[method.lower()] = _operation(rule.endpoint, doc, params)

@@ -1,8 +1,27 @@
-"""One blueprint per resource."""
+"""One blueprint per resource, and the URL converter of the charger ids they share."""
 
 from __future__ import annotations
 
 from flask import Blueprint
+from werkzeug.routing import BaseConverter
+
+
+def charger_id_converter(pattern: str) -> type[BaseConverter]:
+    """``<charger:cp_id>``: a path segment that is a charger id the gateway accepts
+    (`pattern`, OCPP_CHARGER_ID_PATTERN), or no match.
+
+    So an id no charger can have is a 404 from routing, like any unknown URL, and never
+    reaches a view. "." and ".." are left out in the regex, not in `to_python`: they are
+    dot segments, not names, and Werkzeug answers a `to_python` refusal with 405 when
+    the path fits a route of another method.
+    """
+
+    class ChargerIdConverter(BaseConverter):
+        regex = rf"(?!\.\.?\Z)(?:{pattern})"  # matched against one path segment, up to \Z
+        # The same rule for the OpenAPI document.
+        schema = {"type": "string", "pattern": rf"^(?!\.\.?$)(?:{pattern})$"}
+
+    return ChargerIdConverter
 
 
 def blueprints() -> list[Blueprint]:

@@ -14,7 +14,7 @@ from api.schemas.common import OcppPayload
 bp = Blueprint("calls", __name__, url_prefix="/api/v1/chargepoints")
 
 
-@bp.post("/<cp_id>/call/<action>")
+@bp.post("/<charger:cp_id>/call/<action>")
 @endpoint("calls", body=OcppPayload, errors=CALL_ERRORS)
 def call(cp_id: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
     """Send any CSMS-initiated OCPP 1.6 action; data = the charger's CALLRESULT payload

@@ -68,7 +68,7 @@ def list_chargepoints(query: dict[str, Any]) -> dict[str, Any]:
     return {"items": items, "total": total}
 
 
-@bp.get("/<cp_id>")
+@bp.get("/<charger:cp_id>")
 @endpoint("chargepoints", response=ChargePointSchema, errors=(404,))
 def get_chargepoint(cp_id: str) -> dict[str, Any]:
     """One charger, its connectors and their latest meter values"""
@@ -79,7 +79,7 @@ def get_chargepoint(cp_id: str) -> dict[str, Any]:
     return {**summary(cp_id, info, connected, charger), "connectors": connectors}
 
 
-@bp.get("/<cp_id>/connectors")
+@bp.get("/<charger:cp_id>/connectors")
 @endpoint("chargepoints", response=page(ConnectorSchema), errors=(404,))
 def list_connectors(cp_id: str) -> dict[str, Any]:
     """A charger's connectors (0 is the charger itself)"""
@@ -88,7 +88,7 @@ def list_connectors(cp_id: str) -> dict[str, Any]:
     return {"items": connectors, "total": len(connectors)}
 
 
-@bp.get("/<cp_id>/connectors/<int:connector_id>")
+@bp.get("/<charger:cp_id>/connectors/<int:connector_id>")
 @endpoint("chargepoints", response=ConnectorSchema, errors=(404,))
 def get_connector(cp_id: str, connector_id: int) -> dict[str, Any]:
     """One connector"""
@@ -99,28 +99,28 @@ def get_connector(cp_id: str, connector_id: int) -> dict[str, Any]:
     raise not_found(f"charge point {cp_id} has not reported connector {connector_id}")
 
 
-@bp.post("/<cp_id>/trigger")
+@bp.post("/<charger:cp_id>/trigger")
 @endpoint("calls", body=TriggerBody, response=StatusSchema, errors=CALL_ERRORS)
 def trigger(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Ask the charger to send a message now (TriggerMessage)"""
     return send(cp_id, "TriggerMessage", body)
 
 
-@bp.post("/<cp_id>/reset")
+@bp.post("/<charger:cp_id>/reset")
 @endpoint("calls", body=ResetBody, response=StatusSchema, errors=CALL_ERRORS)
 def reset(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Reset the charger (Reset, Soft or Hard)"""
     return send(cp_id, "Reset", body)
 
 
-@bp.post("/<cp_id>/unlock")
+@bp.post("/<charger:cp_id>/unlock")
 @endpoint("calls", body=UnlockBody, response=StatusSchema, errors=CALL_ERRORS)
 def unlock(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Unlock a connector (UnlockConnector)"""
     return send(cp_id, "UnlockConnector", body)
 
 
-@bp.post("/<cp_id>/availability")
+@bp.post("/<charger:cp_id>/availability")
 @endpoint("calls", body=AvailabilityBody, response=StatusSchema, errors=CALL_ERRORS)
 def availability(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Make a connector (or the charger, connector 0) Operative or Inoperative (ChangeAvailability)"""

@@ -23,7 +23,7 @@ from ocpp_worker.state import configuration
 bp = Blueprint("configuration", __name__, url_prefix="/api/v1/chargepoints")
 
 
-@bp.get("/<cp_id>/configuration")
+@bp.get("/<charger:cp_id>/configuration")
 @endpoint("configuration", response=StoredConfigurationSchema, errors=(404,))
 def get_stored(cp_id: str) -> dict[str, Any]:
     """The stored configuration: every known key (stored value or default), then vendor keys"""
@@ -31,7 +31,7 @@ def get_stored(cp_id: str) -> dict[str, Any]:
     return {"configurationKey": configuration.all_values(store(), cp_id)}
 
 
-@bp.put("/<cp_id>/configuration")
+@bp.put("/<charger:cp_id>/configuration")
 @endpoint("configuration", body=ConfigurationChangeBody, response=StoredChangeSchema, errors=(400, 404))
 def put_stored(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Change one stored value (not sent to the charger; use /configuration/live for that)
@@ -51,7 +51,7 @@ def put_stored(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@bp.get("/<cp_id>/configuration/live")
+@bp.get("/<charger:cp_id>/configuration/live")
 @endpoint("configuration", query=LiveConfigurationArgs, response=LiveConfigurationSchema, errors=CALL_ERRORS)
 def get_live(cp_id: str, query: dict[str, Any]) -> dict[str, Any]:
     """Ask the charger for its configuration (GetConfiguration); the stored copy follows"""
@@ -59,7 +59,7 @@ def get_live(cp_id: str, query: dict[str, Any]) -> dict[str, Any]:
     return send(cp_id, "GetConfiguration", payload)
 
 
-@bp.put("/<cp_id>/configuration/live")
+@bp.put("/<charger:cp_id>/configuration/live")
 @endpoint("configuration", body=ConfigurationChangeBody, response=StatusSchema, errors=CALL_ERRORS)
 def put_live(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Change a key on the charger (ChangeConfiguration); stored when Accepted or RebootRequired"""
