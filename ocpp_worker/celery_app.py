@@ -3,5 +3,10 @@ them) and the API (which waits on AsyncResults)."""
 
 from celery import Celery
 
+from ocpp_worker import redis_broker
+
+# before any broker connection exists: redis:// means our patched kombu transport
+redis_broker.install()
+
 app = Celery("ocpp_worker")
 app.config_from_object("celeryconfig")
