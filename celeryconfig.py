@@ -14,7 +14,17 @@ _celery_prefix = Keys(_settings.key_prefix).celery
 
 broker_url = _settings.redis_url
 result_backend = _settings.redis_url
+
+# A worker never gives up on Redis (Celery's default gives up after 100 reconnect
+# attempts, ~45 min, and exits). The transport itself is kombu's with two fixes
+# (ocpp_worker/redis_broker.py), installed by ocpp_worker.celery_app.
 broker_connection_retry_on_startup = True
+broker_connection_retry = True
+broker_connection_max_retries = None
+# What Celery 5 does, said explicitly (Celery 6 changes the default): a task running
+# when Redis goes away finishes; its ack fails and its message comes back after the
+# visibility timeout, where its claim makes the second run send nothing.
+worker_cancel_long_running_tasks_on_connection_loss = False
 
 # A message a worker took but never acknowledged (the worker was killed) goes back
 # to the queue after visibility_timeout; the restore scan runs every 2 s.
@@ -24,6 +34,10 @@ broker_transport_options = {
     "visibility_timeout": _visibility_timeout,
     "unacked_restore_interval": 2,
     "unacked_restore_throttle": 1,
+    # a Redis that vanishes without closing the socket (failover, a network cut) must
+    # not hold a command forever; BRPOP is polled, so it is not bound by these
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
 }
 result_backend_transport_options = {"global_keyprefix": _celery_prefix}
 result_expires = 3600
@@ -33,11 +47,24 @@ result_serializer = "json"
 accept_content = ["json"]
 
 # Acknowledge after the handler ran, and give the message back if the worker process
-# dies under it: a killed worker loses nothing. Handlers are idempotent per
-# (charger, message id), so a redelivery repeats the reply, not the effect.
+# dies under it: a killed worker loses nothing. Each (charger, message id) is claimed
+# once, so a redelivery repeats neither the effect nor the reply.
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = int(os.environ.get("OCPP_WORKER_PREFETCH", "4"))
+
+# A task that retries (after a Redis error) publishes its next run as a new message.
+# If that publish fails, Celery rejects the running message *without requeue*: the
+# CALL is lost once Redis is back to execute the reject. So keep trying a publish
+# (every 0.5 s, ~30 s in all) through a Redis restart. This is every publish's policy,
+# the bridge's sends included (after it the bridge retries the frame by itself).
+task_publish_retry = True
+task_publish_retry_policy = {
+    "max_retries": 60,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 
 # Events for Flower.
 worker_send_task_events = True
