@@ -26,14 +26,32 @@ broker_connection_max_retries = None
 # visibility timeout, where its claim makes the second run send nothing.
 worker_cancel_long_running_tasks_on_connection_loss = False
 
-# A message a worker took but never acknowledged (the worker was killed) goes back
-# to the queue after visibility_timeout; the restore scan runs every 2 s.
-_visibility_timeout = int(os.environ.get("OCPP_TASK_VISIBILITY_TIMEOUT", "30"))
+# A message a worker took but never acknowledged (the worker was killed, or lost Redis
+# while it ran) goes back to its queue once it has been out visibility_timeout seconds;
+# every worker scans for such messages every unacked_restore_interval seconds. So a
+# killed worker's CALL is answered by another worker within about
+# visibility_timeout + unacked_restore_interval + its run time (~11 s by default).
+#
+# The clock starts when a worker *takes* the message, not when it starts running it:
+# a message that waits longer than visibility_timeout in a worker (prefetched behind
+# slow tasks, or a retry waiting for its countdown) is handed out a second time while
+# the first worker still holds it. Both runs are harmless (each (charger, message id)
+# is claimed once, a redelivered frame is not answered twice), but they cost work.
+# Keep worker_prefetch_multiplier x the longest task well under visibility_timeout:
+# OCPP handlers take milliseconds, so 4 x a few ms against 10 s leaves a wide margin
+# (measured: a backlog of 1,500 CALLs on one worker, none handed out twice; 3 s tasks,
+# prefetch 4, one process: 4 of 8 handed out twice).
+# Raise OCPP_TASK_VISIBILITY_TIMEOUT if you add handlers that take seconds (and lower
+# OCPP_WORKER_PREFETCH to 1 for them).
+_visibility_timeout = int(os.environ.get("OCPP_TASK_VISIBILITY_TIMEOUT", "10"))
 broker_transport_options = {
     "global_keyprefix": _celery_prefix,
     "visibility_timeout": _visibility_timeout,
-    "unacked_restore_interval": 2,
+    "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
+    # the scan's lock; if a worker dies holding it, nobody scans until it expires
+    # (kombu's default is 300 s). Two scanners can never restore a message twice.
+    "unacked_mutex_expire": 5,
     # a Redis that vanishes without closing the socket (failover, a network cut) must
     # not hold a command forever; BRPOP is polled, so it is not bound by these
     "socket_timeout": 10,
