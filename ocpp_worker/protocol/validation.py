@@ -85,6 +85,9 @@ def validate(direction: Direction, action: str, payload: Any) -> None:
     validator = _validator(direction, action)
     if (direction, action) in _DECIMAL_MESSAGES:
         payload = json.loads(json.dumps(payload), parse_float=Decimal)
-    failure = best_match(validator.iter_errors(payload))
+    try:
+        failure = best_match(validator.iter_errors(payload))
+    except ArithmeticError:  # multipleOf on a Decimal beyond 28 digits (1e30)
+        raise errors.PropertyConstraintViolationError("a number is out of range") from None
     if failure is not None:
         raise error_for(failure)

@@ -55,3 +55,14 @@ def test_unknown_action_has_no_schema():
     assert not validation.has_schema("Teleport")
     with pytest.raises(errors.NotImplementedActionError):
         validation.validate("request", "Teleport", {})
+
+
+def test_decimal_too_large_for_multiple_of_is_a_property_violation():
+    period = {"startPeriod": 0, "limit": 1e30}
+    payload = {
+        "status": "Accepted",
+        "connectorId": 1,
+        "chargingSchedule": {"chargingRateUnit": "W", "chargingSchedulePeriod": [period]},
+    }
+    with pytest.raises(errors.PropertyConstraintViolationError):
+        validation.validate("response", "GetCompositeSchedule", payload)
