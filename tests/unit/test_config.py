@@ -61,8 +61,7 @@ def test_redis_addr_forms(given, addr):
 def test_connects_with_a_password_holding_at_slash_colon():
     port = free_port()
     server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        + ["--requirepass", PASSWORD],
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--requirepass", PASSWORD],
         stdout=subprocess.DEVNULL,
     )
     try:
