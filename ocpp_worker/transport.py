@@ -99,6 +99,7 @@ class TaskEnvelope(TypedDict):
 
     cp: str  # charger id
     gw: str  # gateway holding the socket, where the reply goes
+    conn: str  # the connection it came in on: a reply for an older one is not sent
     entry: str  # inbound stream entry id: tells a redelivery from a resent message id
     frame: str  # the CALL frame, as the charger sent it
 
@@ -108,10 +109,13 @@ class TaskEnvelope(TypedDict):
 
 @dataclass(frozen=True)
 class Send:
-    """Send a frame (our reply to a charger CALL, or a CALLERROR) as it is."""
+    """Send a frame (our reply to a charger CALL, or a CALLERROR) as it is, on
+    connection `conn` only ("" = whichever is open): a charger that reconnected
+    resends its unanswered CALLs, and must not get the old connection's answers too."""
 
     cp: str
     frame: str
+    conn: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ OutboxOp = Send | CsmsCall | Close
 
 def encode_op(op: OutboxOp) -> dict[str, str]:
     if isinstance(op, Send):
-        return {"op": "send", "cp": op.cp, "frame": op.frame}
+        return {"op": "send", "cp": op.cp, "frame": op.frame, "conn": op.conn}
     if isinstance(op, CsmsCall):
         return {
             "op": "call",
@@ -158,7 +162,7 @@ def decode_op(fields: dict[str, str]) -> OutboxOp | None:
     """The op of an outbox entry, or None for an entry this version does not know."""
     op, cp = fields.get("op"), fields.get("cp", "")
     if op == "send":
-        return Send(cp, fields["frame"])
+        return Send(cp, fields["frame"], fields.get("conn", ""))
     if op == "call":
         return CsmsCall(cp, fields["id"], fields["action"], fields["frame"], float(fields["deadline"]))
     if op == "close":

@@ -129,6 +129,7 @@ class Bridge:
             envelope: transport.TaskEnvelope = {
                 "cp": entry.cp,
                 "gw": entry.gw,
+                "conn": entry.conn,
                 "entry": entry_id,
                 "frame": entry.frame,
             }
@@ -140,7 +141,9 @@ class Bridge:
         log.warning("bad frame from %s: %s", entry.cp, exc.reason)
         op: transport.OutboxOp
         if exc.unique_id is not None:
-            op = transport.Send(entry.cp, frames.call_error(exc.unique_id, exc.error_code, exc.reason))
+            op = transport.Send(
+                entry.cp, frames.call_error(exc.unique_id, exc.error_code, exc.reason), entry.conn
+            )
         else:
             op = transport.Close(entry.cp, entry.conn, exc.close_code, exc.reason[:120])
         transport.to_gateway(self.store.redis, self.keys, entry.gw, op)
@@ -158,7 +161,10 @@ class Bridge:
             error = errors.NotImplementedActionError(f"unknown action {call.action[:64]}")
         reply = frames.call_error(call.unique_id, error.code, error.description)
         transport.to_gateway(
-            self.store.redis, self.keys, envelope["gw"], transport.Send(envelope["cp"], reply)
+            self.store.redis,
+            self.keys,
+            envelope["gw"],
+            transport.Send(envelope["cp"], reply, envelope["conn"]),
         )
 
     def resolve_answer(self, cp_id: str, action: str, answer: frames.Frame) -> None:

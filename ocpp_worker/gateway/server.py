@@ -239,6 +239,9 @@ class Gateway:
             log.info("%s is not connected here; dropped a %s", op.cp, type(op).__name__)
             return
         if isinstance(op, transport.Send):
+            if op.conn not in ("", session.conn_id):
+                log.info("%s reconnected: dropped an answer meant for its older connection", op.cp)
+                return
             session.charger_call_answered(op.frame)
             session.send(op.frame)
         elif isinstance(op, transport.CsmsCall):

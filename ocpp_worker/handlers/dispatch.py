@@ -51,6 +51,7 @@ class Incoming:
     action: str
     payload: Any
     gateway: str | None = None  # the gateway holding the socket; None: store the reply only
+    conn: str = ""  # the connection it came in on
     frame_id: str = ""  # the inbound stream entry it came in ("" when unknown)
     frame: str = ""  # its text, kept with a dead letter
     attempt: int = 1  # runs begun on this frame, this one included
@@ -96,7 +97,9 @@ def handle(store: Store, call: Incoming, now: datetime | None = None) -> str | N
     """
     now = now or timeutil.utc_now()
     take_over = True  # a claim left by an earlier run of this very frame
-    deadline = time.monotonic() + 3 * replies.CLAIM_MS / 1000
+    # another frame's claim is answered or expires within CLAIM_MS: never wait longer
+    # than that (a task held past the visibility timeout is handed out again)
+    deadline = time.monotonic() + replies.CLAIM_MS / 1000 + 1
     while time.monotonic() < deadline:
         token, found = replies.claim(store, call.cp_id, call.unique_id, call.frame_id, take_over)
         if token is not None:
@@ -178,4 +181,4 @@ def _dead_letter(store: Store, w: Writes, call: Incoming, reason: str) -> str:
 
 def _send(store: Store, client: Any, call: Incoming, reply: str) -> None:
     if call.gateway:
-        transport.to_gateway(client, store.keys, call.gateway, transport.Send(call.cp_id, reply))
+        transport.to_gateway(client, store.keys, call.gateway, transport.Send(call.cp_id, reply, call.conn))

@@ -18,7 +18,10 @@ import redis
 
 from ocpp_worker.state.store import Store, Writes
 
-CLAIM_MS = 10_000
+# A claim outlives any handler run (milliseconds; a slow vendor hook, seconds) and frees
+# itself well within the broker's visibility timeout (10 s), after which a killed
+# worker's task is redelivered.
+CLAIM_MS = 5_000
 REPLY_MEMORY_SECONDS = 3600
 ATTEMPTS_MEMORY_SECONDS = 3600
 

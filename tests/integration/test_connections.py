@@ -180,3 +180,19 @@ async def test_reconnect_through_another_gateway_closes_the_old_socket(stack, st
                 assert (await recv_json(new))[:2] == [3, "m2"]
     finally:
         other.stop()
+
+
+async def test_an_answer_meant_for_an_older_connection_is_not_sent(stack, store, cp_id):
+    """A charger that reconnected resends its unanswered CALLs; the answers its old
+    connection's frames get later must not reach the new one as extra frames."""
+    from ocpp_worker import transport
+
+    async with raw_socket(stack.ws_url, cp_id) as ws:
+        await ws.send(json.dumps([2, "m1", "Heartbeat", {}]))
+        await recv_json(ws)
+        gateway = store.redis.hget(store.keys.client(cp_id), "gateway")
+        stale = transport.Send(cp_id, json.dumps([3, "old", {}]), conn="an-older-connection")
+        transport.to_gateway(store.redis, store.keys, gateway, stale)
+        current = transport.Send(cp_id, json.dumps([3, "new", {}]), conn="")
+        transport.to_gateway(store.redis, store.keys, gateway, current)
+        assert (await recv_json(ws))[1] == "new"
