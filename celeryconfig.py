@@ -4,10 +4,11 @@ Broker and result backend are the Redis of REDIS_ADDR / REDIS_PASSWORD / REDIS_D
 Celery's own keys live under ``<OCPP_KEY_PREFIX>celery:`` like everything else ours.
 """
 
-import os
+from ocpp.v16.enums import Action
 
 from ocpp_worker.config import get_settings
 from ocpp_worker.state.keys import Keys
+from ocpp_worker.transport import task_name
 
 _settings = get_settings()
 _celery_prefix = Keys(_settings.key_prefix).celery
@@ -43,10 +44,9 @@ worker_cancel_long_running_tasks_on_connection_loss = False
 # prefetch 4, one process: 4 of 8 handed out twice).
 # Raise OCPP_TASK_VISIBILITY_TIMEOUT if you add handlers that take seconds (and lower
 # OCPP_WORKER_PREFETCH to 1 for them).
-_visibility_timeout = int(os.environ.get("OCPP_TASK_VISIBILITY_TIMEOUT", "10"))
 broker_transport_options = {
     "global_keyprefix": _celery_prefix,
-    "visibility_timeout": _visibility_timeout,
+    "visibility_timeout": _settings.task_visibility_timeout,
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
     # the scan's lock; if a worker dies holding it, nobody scans until it expires
@@ -69,7 +69,7 @@ accept_content = ["json"]
 # once, so a redelivery repeats neither the effect nor the reply.
 task_acks_late = True
 task_reject_on_worker_lost = True
-worker_prefetch_multiplier = int(os.environ.get("OCPP_WORKER_PREFETCH", "4"))
+worker_prefetch_multiplier = _settings.worker_prefetch
 
 # A task that retries (after a Redis error) publishes its next run as a new message.
 # If that publish fails, Celery rejects the running message *without requeue*: the
@@ -92,9 +92,7 @@ task_default_queue = "ocpp"
 # MeterValues are the bulk of the traffic in a busy network: give them their own
 # queue so they can get their own worker pool (`celery worker -Q ocpp.metering`).
 task_routes = {
-    "ocpp.v16.MeterValues": {"queue": "ocpp.metering"},
+    task_name(Action.meter_values): {"queue": "ocpp.metering"},
 }
 
-imports = ["ocpp_worker.tasks"] + [
-    name.strip() for name in os.environ.get("OCPP_EXTRA_IMPORTS", "").split(",") if name.strip()
-]
+imports = ["ocpp_worker.tasks", *_settings.extra_imports]
