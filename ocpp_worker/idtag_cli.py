@@ -13,6 +13,7 @@ import json
 import sys
 
 from ocpp_worker import timeutil
+from ocpp_worker.protocol import lengths
 from ocpp_worker.state import idtags
 from ocpp_worker.state.store import Store
 
@@ -30,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("list")
     args = parser.parse_args(argv)
 
-    if len(getattr(args, "id_tag", "")) > 20:
-        parser.error("an idTag has at most 20 characters (OCPP 1.6 IdToken)")
+    if len(getattr(args, "id_tag", "")) > lengths.ID_TOKEN:
+        parser.error(f"an idTag has at most {lengths.ID_TOKEN} characters (OCPP 1.6 IdToken)")
     store = Store.connect()
     if args.command == "add":
         expiry = None

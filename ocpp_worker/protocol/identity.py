@@ -15,7 +15,9 @@ import re
 from functools import cache
 from urllib.parse import unquote
 
-DEFAULT_PATTERN = r"[A-Za-z0-9*\-_=:+|@.]{1,48}"
+from ocpp_worker.protocol import lengths
+
+DEFAULT_PATTERN = rf"[A-Za-z0-9*\-_=:+|@.]{{1,{lengths.CHARGE_BOX_IDENTITY}}}"
 PATH_PREFIX = "/ocpp/"
 # "." and ".." are path segments, not names: no HTTP client could address them.
 _DOT_SEGMENTS = {".", ".."}

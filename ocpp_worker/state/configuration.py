@@ -15,6 +15,7 @@ from typing import Any
 
 from ocpp.v16.enums import Measurand
 
+from ocpp_worker.protocol import lengths
 from ocpp_worker.state.store import Store
 
 MEASURANDS = frozenset(m.value for m in Measurand)
@@ -66,8 +67,8 @@ def csl(allowed: Iterable[str] | None = None, max_items: int | None = None) -> C
 
 
 def any_string(value: str) -> None:
-    if len(value) > 500:
-        raise ConfigurationError("at most 500 characters (OCPP 1.6 CiString500)")
+    if len(value) > lengths.CONFIGURATION_VALUE:
+        raise ConfigurationError(f"at most {lengths.CONFIGURATION_VALUE} characters (OCPP 1.6 CiString500)")
 
 
 @dataclass(frozen=True)
