@@ -1,7 +1,8 @@
 """One Celery task per OCPP action, named ``ocpp.v16.<Action>``, generated from the
-handler registry: a task parses the frame it carries, runs `handlers.handle` (which
-sends the reply to the gateway holding the charger) and asks for a retry when the
-handler raised; the OCPP logic lives in the handlers."""
+handler registry. A task carries a batch of that action's CALLs (one when traffic is
+light: the bridge never waits to fill a batch), parses each frame, and runs
+`handlers.handle_batch`, which answers each exactly once and sends the replies to the
+gateways holding the chargers; the OCPP logic lives in the handlers."""
 
 from __future__ import annotations
 
@@ -44,49 +45,57 @@ class OcppCallTask(Task):  # type: ignore[type-arg]
         return OcppCallTask._store
 
 
-def run_call(task: OcppCallTask, action: str, envelope: transport.TaskEnvelope) -> None:
-    """Answer one charger CALL carried by `envelope` (see `transport.TaskEnvelope`),
-    riding out a Redis outage in place."""
+def run_batch(task: OcppCallTask, action: str, batch: list[transport.TaskEnvelope]) -> None:
+    """Answer the charger CALLs of one action that `batch` carries (see
+    `transport.TaskEnvelope`), each exactly once, riding out a Redis outage in place."""
     store = task.store
-    try:
-        call = frames.parse(envelope["frame"], store.settings.max_frame_bytes)
-    except frames.FrameError as exc:  # the bridge parsed it already: not from our bridge
-        log.error("%s task for %s carries an unreadable frame: %s", action, envelope.get("cp"), exc.reason)
-        return
-    if not isinstance(call, frames.Call) or call.action != action:
-        log.error("%s task for %s carries another frame; dropped", action, envelope.get("cp"))
-        return
-    attempt = 0
+    calls: list[tuple[transport.TaskEnvelope, frames.Call]] = []
+    for envelope in batch:
+        try:
+            call = frames.parse(envelope["frame"], store.settings.max_frame_bytes)
+        except frames.FrameError as exc:  # the bridge parsed it already: not from our bridge
+            log.error(
+                "%s task for %s carries an unreadable frame: %s", action, envelope.get("cp"), exc.reason
+            )
+            continue
+        if not isinstance(call, frames.Call) or call.action != action:
+            log.error("%s task for %s carries another frame; dropped", action, envelope.get("cp"))
+            continue
+        calls.append((envelope, call))
+    attempts: list[int] | None = None
     for wait in (*OUTAGE_WAITS_S, None):
         try:
-            attempt = attempt or replies.count_attempt(store, envelope["entry"])
-            incoming = handlers.Incoming(
-                cp_id=envelope["cp"],
-                unique_id=call.unique_id,
-                action=action,
-                payload=call.payload,
-                gateway=envelope["gw"],
-                conn=envelope.get("conn", ""),
-                frame_id=envelope["entry"],
-                frame=envelope["frame"],
-                attempt=attempt,
-            )
-            handlers.handle(store, incoming)
-            return
-        except handlers.HandlerCrashed as exc:
-            raise task.retry(countdown=0.2 * attempt, max_retries=None) from exc
+            attempts = attempts or replies.count_attempts(store, [envelope["entry"] for envelope, _ in calls])
+            incoming = [
+                handlers.Incoming(
+                    cp_id=envelope["cp"],
+                    unique_id=call.unique_id,
+                    action=action,
+                    payload=call.payload,
+                    gateway=envelope["gw"],
+                    conn=envelope.get("conn", ""),
+                    frame_id=envelope["entry"],
+                    frame=envelope["frame"],
+                    attempt=attempt,
+                )
+                for (envelope, call), attempt in zip(calls, attempts, strict=True)
+            ]
+            outcome = handlers.handle_batch(store, incoming)
+            break
         except OUTAGES as exc:
             if wait is None:
                 raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
-            log.warning(
-                "%s from %s: Redis unreachable (%s); trying again in %g s", action, envelope["cp"], exc, wait
-            )
+            log.warning("%s: Redis unreachable (%s); trying again in %g s", action, exc, wait)
             time.sleep(wait)
+    envelope_of = {id(one): envelope for one, (envelope, _) in zip(incoming, calls, strict=True)}
+    for crashed in outcome.crashed:  # retried alone, so the others' answers are not held up
+        task.apply_async(args=([envelope_of[id(crashed)]],), countdown=0.2 * crashed.attempt)
 
 
 def _make_task(action: str) -> Any:
-    def run(self: OcppCallTask, envelope: transport.TaskEnvelope) -> None:
-        run_call(self, action, envelope)
+    def run(self: OcppCallTask, batch: list[transport.TaskEnvelope] | transport.TaskEnvelope) -> None:
+        # one envelope: a task published before batches existed
+        run_batch(self, action, [batch] if isinstance(batch, dict) else batch)
 
     run.__name__ = action
     run.__doc__ = f"Answer a {action} CALL from a charger."

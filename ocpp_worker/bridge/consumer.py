@@ -36,7 +36,10 @@ log = logging.getLogger(__name__)
 OUTAGES = (redis.ConnectionError, redis.TimeoutError, OperationalError)
 
 GROUP = "bridges"
-BATCH = 200
+BATCH = 200  # stream entries read at once
+# CALLs of one action in one task: what one read holds, so a shallow stream (light
+# load) gives batches of one and nothing waits to fill a batch.
+TASK_BATCH = 100
 
 
 class Bridge:
@@ -89,16 +92,26 @@ class Bridge:
             )
             entries = reply[0][1] if reply else []
         done: list[str] = []
+        calls: dict[str, list[tuple[str, transport.TaskEnvelope]]] = {}  # by action
         try:
             for entry_id, fields in entries:
                 try:
-                    self.handle(fields, entry_id)
+                    to_dispatch = self.handle(fields, entry_id)
                 except OUTAGES:
                     raise  # leave it pending: it is handled again once Redis is back
                 except Exception:
                     # a bug on one frame must not block the stream behind it
                     log.exception("bridge could not handle %r", fields)
-                done.append(entry_id)
+                    to_dispatch = None
+                if to_dispatch is None:
+                    done.append(entry_id)
+                else:
+                    calls.setdefault(to_dispatch[0], []).append((entry_id, to_dispatch[1]))
+            for action, batch in calls.items():
+                for start in range(0, len(batch), TASK_BATCH):
+                    chunk = batch[start : start + TASK_BATCH]
+                    self.app.send_task(transport.task_name(action), args=[[env for _, env in chunk]])
+                    done.extend(entry_id for entry_id, _ in chunk)
         finally:
             if done:
                 pipe = self.store.redis.pipeline(transaction=False)
@@ -108,12 +121,14 @@ class Bridge:
         return len(done)
 
     # -- one entry ----------------------------------------------------------
-    def handle(self, fields: dict[str, str], entry_id: str = "") -> None:
+    def handle(self, fields: dict[str, str], entry_id: str = "") -> tuple[str, transport.TaskEnvelope] | None:
+        """Handle one entry here, or return the (action, envelope) of a charger CALL for
+        its task: `step` sends each action's CALLs of one read as one batch task."""
         entry = transport.decode_inbound(fields)
         if isinstance(entry, transport.Abandoned):
             for unique_id in entry.ids:
                 self.resolve(unique_id, transport.abandoned_outcome(entry.reason))
-            return
+            return None
         try:
             frame = frames.parse(entry.frame, self.store.settings.max_frame_bytes)
         except frames.FrameError as exc:
@@ -124,7 +139,7 @@ class Bridge:
                 log.warning("broken stray answer from %s: %s", entry.cp, exc.reason)
             else:
                 self.answer_bad_frame(entry, exc)
-            return
+            return None
         if isinstance(frame, frames.Call):
             envelope: transport.TaskEnvelope = {
                 "cp": entry.cp,
@@ -133,9 +148,12 @@ class Bridge:
                 "entry": entry_id,
                 "frame": entry.frame,
             }
-            self.dispatch_call(envelope, frame)
+            if frame.action in CHARGER_INITIATED:
+                return frame.action, envelope
+            self.refuse_call(envelope, frame)
         else:
             self.resolve_answer(entry.cp, entry.answers, frame)
+        return None
 
     def answer_bad_frame(self, entry: transport.ChargerFrame, exc: frames.FrameError) -> None:
         log.warning("bad frame from %s: %s", entry.cp, exc.reason)
@@ -148,11 +166,8 @@ class Bridge:
             op = transport.Close(entry.cp, entry.conn, exc.close_code, exc.reason[:120])
         transport.to_gateway(self.store.redis, self.keys, entry.gw, op)
 
-    def dispatch_call(self, envelope: transport.TaskEnvelope, call: frames.Call) -> None:
-        """Hand a charger's CALL to its task, as text (see `transport.TaskEnvelope`)."""
-        if call.action in CHARGER_INITIATED:
-            self.app.send_task(transport.task_name(call.action), args=[envelope])
-            return
+    def refuse_call(self, envelope: transport.TaskEnvelope, call: frames.Call) -> None:
+        """Answer a CALL no charger may send: a CSMS action, or one nobody defines."""
         if call.action in CSMS_INITIATED:
             error: errors.OcppError = errors.NotSupportedError(
                 f"{call.action} is sent by a central system, not a charge point"

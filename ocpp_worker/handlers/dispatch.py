@@ -88,27 +88,28 @@ def answer(
     return reply
 
 
-def handle(store: Store, call: Incoming, now: datetime | None = None) -> str | None:
+def handle(store: Store, call: Incoming, now: datetime | None = None, take_over: bool = True) -> str | None:
     """Answer one CALL exactly once; returns the reply this run sent (or stored), None
     when another run of the same frame answers it.
 
     Redis connection errors propagate, so the task is retried instead of telling the
-    charger about our outage; `HandlerCrashed` asks for a retry.
+    charger about our outage; `HandlerCrashed` asks for a retry. `take_over`: take a
+    claim left by an earlier run of this very frame (it died); not once a run of it
+    has taken ours over, or two runs would take it from each other forever.
     """
     now = now or timeutil.utc_now()
-    take_over = True  # a claim left by an earlier run of this very frame
     # another frame's claim is answered or expires within CLAIM_MS: never wait longer
     # than that (a task held past the visibility timeout is handed out again)
     deadline = time.monotonic() + replies.CLAIM_MS / 1000 + 1
     while time.monotonic() < deadline:
-        token, found = replies.claim(store, call.cp_id, call.unique_id, call.frame_id, take_over)
-        if token is not None:
-            reply = _run_claimed(store, call, token, now)
-            if reply is not None:
+        claim = replies.Claim.new(call.cp_id, call.unique_id, call.frame_id)
+        found = replies.claimed(replies.run(store, replies.queue_claim, claim, take_over))
+        if found is None:
+            reply, writes = prepare(store, call, claim, now)
+            if replies.run(store, replies.queue_commit, claim, reply, writes):
                 return reply
             take_over = False  # another run took the claim over: it answers
             continue
-        assert found is not None
         if found.is_reply:
             if call.frame_id and found.frame_id == call.frame_id:
                 return None
@@ -121,32 +122,83 @@ def handle(store: Store, call: Incoming, now: datetime | None = None) -> str | N
     return reply
 
 
-def _run_claimed(store: Store, call: Incoming, token: str, now: datetime) -> str | None:
-    def commit(build: Any) -> str | None:
-        def with_touch_and_send(w: Writes) -> str:
-            reply: str = build(w)
-            chargepoints.touch(w, store.keys, call.cp_id, timeutil.iso(now))
-            _send(store, w, call, reply)
-            return reply
+@dataclass
+class BatchOutcome:
+    """What `handle_batch` did: the reply each CALL's run delivered (None: another run
+    of that frame answers it), and the CALLs whose handler raised, to retry alone."""
 
-        return replies.commit(store, call.cp_id, call.unique_id, call.frame_id, token, with_touch_and_send)
+    replies: list[str | None]
+    crashed: list[Incoming]
 
+
+def handle_batch(store: Store, calls: list[Incoming], now: datetime | None = None) -> BatchOutcome:
+    """Answer a batch of CALLs of one action exactly once each, in two pipelined round
+    trips for the whole batch (claims; then commits, with the sends of cached replies)
+    plus what the handlers read. A CALL whose message id another frame is handling
+    waits for it alone, as `handle` does; one bad or crashing CALL fails no other."""
+    now = now or timeutil.utc_now()
+    claims = [replies.Claim.new(call.cp_id, call.unique_id, call.frame_id) for call in calls]
+    pipe = store.redis.pipeline(transaction=False)
+    for claim in claims:
+        replies.queue_claim(pipe, store, claim, take_over=True)
+    held_by = pipe.execute()
+
+    outcome = BatchOutcome([None] * len(calls), [])
+    waiting: list[int] = []  # held by another frame: handled one by one after the batch
+    committing: dict[int, int] = {}  # call index -> its commit's place in the pipeline
+    commits = store.redis.pipeline(transaction=False)
+    for i, (call, claim, held) in enumerate(zip(calls, claims, held_by, strict=True)):
+        found = replies.claimed(held)
+        if found is None:
+            try:
+                reply, writes = prepare(store, call, claim, now)
+            except HandlerCrashed:
+                outcome.crashed.append(call)
+                continue
+            committing[i] = len(commits)
+            replies.queue_commit(commits, store, claim, reply, writes)
+            outcome.replies[i] = reply
+        elif not found.is_reply:
+            waiting.append(i)
+        elif not (call.frame_id and found.frame_id == call.frame_id):
+            _send(store, commits, call, found.reply)
+            outcome.replies[i] = found.reply
+    results = commits.execute()
+    # a commit whose claim expired meanwhile: another run of that frame answers it
+    lost = [i for i, place in committing.items() if results[place] == 0]
+    for i, take_over in [*((i, True) for i in waiting), *((i, False) for i in lost)]:
+        try:
+            outcome.replies[i] = handle(store, calls[i], now, take_over)
+        except HandlerCrashed:
+            outcome.crashed.append(calls[i])
+    return outcome
+
+
+def prepare(store: Store, call: Incoming, claim: replies.Claim, now: datetime) -> tuple[str, Writes]:
+    """Run the handler of a claimed CALL: its reply, and its writes with the reply's
+    send. A handler that raises is retried (`HandlerCrashed`, the claim released) until
+    `Settings.max_attempts` runs, then the CALL goes to the dead letters."""
+    writes = Writes()
     if call.attempt > store.settings.max_attempts:
-        return commit(lambda w: _dead_letter(store, w, call, f"{call.attempt - 1} runs did not finish"))
-    try:
-        return commit(lambda w: _result(store, w, call, now))
-    except errors.OcppError as exc:
-        error = frames.call_error(call.unique_id, exc.code, exc.description, exc.details)
-        return commit(lambda w: error)
-    except OUTAGES:
-        raise
-    except Exception as exc:
-        log.exception("%s from %s (message %s) failed", call.action, call.cp_id, call.unique_id)
-        if call.attempt < store.settings.max_attempts:
-            replies.release(store, call.cp_id, call.unique_id, token)
-            raise HandlerCrashed(repr(exc)) from exc
-        reason = f"handler raised {exc!r}"
-        return commit(lambda w: _dead_letter(store, w, call, reason))
+        reply = _dead_letter(store, writes, call, f"{call.attempt - 1} runs did not finish")
+    else:
+        try:
+            reply = _result(store, writes, call, now)
+        except errors.OcppError as exc:
+            writes = Writes()  # an error answer has no effect
+            reply = frames.call_error(call.unique_id, exc.code, exc.description, exc.details)
+        except OUTAGES:
+            raise
+        except Exception as exc:
+            log.exception("%s from %s (message %s) failed", call.action, call.cp_id, call.unique_id)
+            if call.attempt < store.settings.max_attempts:
+                replies.release(store, claim)
+                raise HandlerCrashed(repr(exc)) from exc
+            writes = Writes()
+            reply = _dead_letter(store, writes, call, f"handler raised {exc!r}")
+    chargepoints.touch(writes, store.keys, call.cp_id, timeutil.iso(now))
+    _send(store, writes, call, reply)
+    return reply, writes
 
 
 def _result(store: Store, w: Writes, call: Incoming, now: datetime) -> str:

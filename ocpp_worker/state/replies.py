@@ -6,15 +6,18 @@ Values are ``claim <frameId> <nonce>`` (a handler is running; expires after
 `frameId` is the inbound stream entry the CALL came in: it tells a redelivery of
 the same frame (answered already: send nothing) from the same message id sent again
 (a new frame: send the same reply again).
+
+A claim is committed by one script that checks it is still ours, applies the
+handler's recorded `Writes` and stores the reply: atomic per CALL, and many CALLs'
+commits can share one pipelined round trip.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-
-import redis
+from typing import Any
 
 from ocpp_worker.state.store import Store, Writes
 
@@ -42,6 +45,24 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# Apply one CALL's writes and store its reply, if the claim is still ours (1), else
+# nothing (0). The commands come from `Writes`; HDEL_IF_EQUAL is its compare-and-delete.
+# (The keys are not declared: this needs a single Redis, not a cluster.)
+_COMMIT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for _, command in ipairs(cjson.decode(ARGV[4])) do
+  if command[1] == 'HDEL_IF_EQUAL' then
+    if redis.call('HGET', command[2], command[3]) == command[4] then
+      redis.call('HDEL', command[2], command[3])
+    end
+  else
+    redis.call(unpack(command))
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class Found:
@@ -62,53 +83,61 @@ def _found(value: str) -> Found:
     return Found(True, "", value)  # a bare frame, as stored before claims existed
 
 
-def claim(
-    store: Store, cp_id: str, unique_id: str, frame_id: str, take_over: bool
-) -> tuple[str | None, Found | None]:
-    """(our claim, None) if the CALL is ours to handle, else (None, what holds it)."""
-    token = f"claim {frame_id} {uuid.uuid4().hex}"
-    key = store.keys.reply_cache(cp_id, unique_id)
-    current = store.redis.eval(_CLAIM, 1, key, token, CLAIM_MS, frame_id if take_over else "")
-    if current is None:
-        return token, None
-    return None, _found(current)
+@dataclass(frozen=True)
+class Claim:
+    """Our claim on one CALL: the value we put in its reply key."""
+
+    cp_id: str
+    unique_id: str
+    frame_id: str
+    token: str
+
+    @classmethod
+    def new(cls, cp_id: str, unique_id: str, frame_id: str) -> Claim:
+        return cls(cp_id, unique_id, frame_id, f"claim {frame_id} {uuid.uuid4().hex}")
+
+    def key(self, store: Store) -> str:
+        return store.keys.reply_cache(self.cp_id, self.unique_id)
 
 
-def release(store: Store, cp_id: str, unique_id: str, token: str) -> None:
+def queue_claim(pipe: Any, store: Store, claim: Claim, take_over: bool) -> None:
+    """Queue `claim` on `pipe`; read its result with `claimed`. `take_over`: also take
+    the claim of an earlier run of the same frame (it died)."""
+    pipe.eval(_CLAIM, 1, claim.key(store), claim.token, CLAIM_MS, claim.frame_id if take_over else "")
+
+
+def claimed(result: str | None) -> Found | None:
+    """None if the queued claim succeeded, else what holds the CALL."""
+    return None if result is None else _found(result)
+
+
+def release(store: Store, claim: Claim) -> None:
     """Give the CALL up (its handler failed and will be retried)."""
-    store.redis.eval(_RELEASE, 1, store.keys.reply_cache(cp_id, unique_id), token)
+    store.redis.eval(_RELEASE, 1, claim.key(store), claim.token)
 
 
-def commit(
-    store: Store, cp_id: str, unique_id: str, frame_id: str, token: str, build: Callable[[Writes], str]
-) -> str | None:
-    """Run `build` on a MULTI pipeline (it queues its writes and returns the reply frame)
-    and execute those writes with the reply, while our claim still holds.
-
-    Returns the reply, or None if the claim was lost (it expired and another worker
-    took the CALL). An exception from `build` discards its writes and propagates.
-    """
-    key = store.keys.reply_cache(cp_id, unique_id)
-    with store.redis.pipeline(transaction=True) as w:
-        try:
-            w.watch(key)
-            if w.get(key) != token:
-                return None
-            w.multi()
-            reply = build(w)
-            w.set(key, f"reply {frame_id} {reply}", ex=REPLY_MEMORY_SECONDS)
-            w.execute()
-        except redis.WatchError:
-            return None
-    return reply
+def queue_commit(pipe: Any, store: Store, claim: Claim, reply: str, writes: Writes) -> None:
+    """Queue on `pipe` the atomic commit of one CALL; its result is 1, or 0 if the claim
+    was lost (it expired and another run took the CALL)."""
+    value = f"reply {claim.frame_id} {reply}"
+    pipe.eval(
+        _COMMIT, 1, claim.key(store), claim.token, value, REPLY_MEMORY_SECONDS, json.dumps(writes.commands)
+    )
 
 
-def count_attempt(store: Store, frame_id: str) -> int:
-    """How many times a task has now begun handling this inbound frame (1 the first
-    time); a worker killed under it leaves the count raised."""
-    if not frame_id:
-        return 1
+def run(store: Store, queue: Any, *args: Any) -> Any:
+    """Run one queued command alone (`queue_claim`, `queue_commit`) and return its result."""
     pipe = store.redis.pipeline(transaction=False)
-    pipe.incr(store.keys.attempts(frame_id))
-    pipe.expire(store.keys.attempts(frame_id), ATTEMPTS_MEMORY_SECONDS)
-    return int(pipe.execute()[0])
+    queue(pipe, store, *args)
+    return pipe.execute()[0]
+
+
+def count_attempts(store: Store, frame_ids: list[str]) -> list[int]:
+    """How many times a task has now begun handling each inbound frame (1 the first
+    time; 1 for a frame without an id); a worker killed under it leaves it raised."""
+    pipe = store.redis.pipeline(transaction=False)
+    for frame_id in filter(None, frame_ids):
+        pipe.incr(store.keys.attempts(frame_id))
+        pipe.expire(store.keys.attempts(frame_id), ATTEMPTS_MEMORY_SECONDS)
+    counts = iter(pipe.execute()[::2]) if any(frame_ids) else iter(())
+    return [int(next(counts)) if frame_id else 1 for frame_id in frame_ids]

@@ -11,10 +11,60 @@ import redis
 from ocpp_worker.config import Settings, get_settings
 from ocpp_worker.state.keys import Keys
 
-#: The MULTI/EXEC pipeline a handler queues its writes on (`CallContext.writes`). It is
-#: executed together with the reply, so a CALL has its whole effect and its reply, or
-#: neither (see `handlers.dispatch`).
-Writes = Any
+
+class Writes:
+    """The writes of one charger CALL, recorded while its handler runs and applied by
+    Redis in one script together with its reply (`state.replies.commit`): a CALL has
+    its whole effect and its answer, or neither. The methods mirror redis-py's for the
+    few commands handlers need; `hdel_if_equal` is a compare-and-delete."""
+
+    def __init__(self) -> None:
+        self.commands: list[list[str]] = []
+
+    def _add(self, *args: object) -> None:
+        self.commands.append([str(arg) for arg in args])
+
+    def hset(
+        self, key: str, field: str | None = None, value: object = None, mapping: dict[str, Any] | None = None
+    ) -> None:
+        pairs = dict(mapping or {})
+        if field is not None:
+            pairs[field] = value
+        if pairs:
+            self._add("HSET", key, *(item for pair in pairs.items() for item in pair))
+
+    def hdel(self, key: str, *fields: str) -> None:
+        if fields:
+            self._add("HDEL", key, *fields)
+
+    def hdel_if_equal(self, key: str, field: str, value: object) -> None:
+        self._add("HDEL_IF_EQUAL", key, field, value)
+
+    def sadd(self, key: str, *members: object) -> None:
+        if members:
+            self._add("SADD", key, *members)
+
+    def rpush(self, key: str, *values: str) -> None:
+        if values:
+            self._add("RPUSH", key, *values)
+
+    def ltrim(self, key: str, start: int, end: int) -> None:
+        self._add("LTRIM", key, start, end)
+
+    def zadd(self, key: str, mapping: dict[str, float], nx: bool = False) -> None:
+        if mapping:
+            flags = ("NX",) if nx else ()
+            self._add("ZADD", key, *flags, *(item for m, score in mapping.items() for item in (score, m)))
+
+    def zrem(self, key: str, *members: str) -> None:
+        if members:
+            self._add("ZREM", key, *members)
+
+    def xadd(
+        self, key: str, fields: dict[str, str], maxlen: int | None = None, approximate: bool = True
+    ) -> None:
+        cap = ("MAXLEN", "~" if approximate else "=", maxlen) if maxlen is not None else ()
+        self._add("XADD", key, *cap, "*", *(item for pair in fields.items() for item in pair))
 
 
 @dataclass

@@ -163,16 +163,8 @@ def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]
     w.zrem(k.transactions_active, str(tx_id))
     # Clear the connector's current transaction only if it is still this one: a newer
     # StartTransaction on that connector may already have replaced it.
-    w.eval(_RELEASE, 1, k.connector(cp_id, int(connector or 0)), str(tx_id))
+    w.hdel_if_equal(k.connector(cp_id, int(connector or 0)), "transactionId", tx_id)
     return True
-
-
-_RELEASE = """
-if redis.call('HGET', KEYS[1], 'transactionId') == ARGV[1] then
-  return redis.call('HDEL', KEYS[1], 'transactionId')
-end
-return 0
-"""
 
 
 def samples_of(store: Store, tx_id: int, start: int = 0, end: int = -1) -> list[dict[str, Any]]:
