@@ -3,8 +3,9 @@
     create_app() -> Flask
 
 Blueprints by resource live in `api.routes`, their marshmallow schemas in
-`api.schemas`; `api.errors` owns the envelope, `api.auth` the bearer token and
-`api.openapi` the OpenAPI document built from the schemas.
+`api.schemas`; `api.smorest` sets flask-smorest (request parsing, responses, the
+OpenAPI document) to our conventions, `api.bodies` reads request bodies safely,
+`api.errors` owns the envelope and `api.auth` the bearer token.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask import Flask
 from api import auth, errors
 from api.context import Services
 from api.routes import blueprints, charger_id_converter
+from api.smorest import Api
 from ocpp_worker.celery_app import app as celery_app
 from ocpp_worker.config import Settings, get_settings
 from ocpp_worker.state.store import Store
@@ -48,8 +50,11 @@ def create_app(
     app.extensions["ocpp"] = Services(store=store, celery=celery or celery_app)
     errors.register(app)
     auth.register(app)
+    api = Api(app)
     # Before the routes that use it: the API addresses exactly the ids the gateway accepts.
-    app.url_map.converters["charger"] = charger_id_converter(store.settings.charger_id_pattern)
+    converter = charger_id_converter(store.settings.charger_id_pattern)
+    app.url_map.converters["charger"] = converter
+    api.register_converter(converter, lambda found: dict(found.schema))
     for blueprint in blueprints():
-        app.register_blueprint(blueprint)
+        api.register_blueprint(blueprint)
     return app

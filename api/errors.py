@@ -2,8 +2,9 @@
 
 Every response, success or failure, is ``{"success": bool, "message": str, "data": ...}``.
 Views raise `ApiError` (or let an `ocpp_worker.calls.CallFailed` escape); the handlers
-registered here turn those, Flask's own 404/405 and any unexpected exception into the
-envelope, so a client never sees an HTML error page.
+registered here (and `http_error`, which `api.smorest.Api` installs for Flask's own
+404/405/413) turn those and any unexpected exception into the envelope, so a client
+never sees an HTML error page.
 """
 
 from __future__ import annotations
@@ -17,6 +18,18 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from ocpp_worker import calls
 
 log = logging.getLogger(__name__)
+
+#: What each error status means here: the OpenAPI document's descriptions.
+REASONS = {
+    400: "Invalid request (data holds the field errors)",
+    401: "Missing or wrong bearer token",
+    404: "Unknown charge point, connector, transaction, idTag or action",
+    408: "The charge point did not answer within OCPP_CALL_TIMEOUT (10 s)",
+    413: "The body is larger than API_MAX_BODY_BYTES (1 MiB)",
+    415: "The body is not sent as application/json",
+    502: "The charge point answered with a CALLERROR: data = {errorCode, errorDescription, errorDetails}",
+    503: "The charge point is known but not connected",
+}
 
 
 class ApiError(Exception):
@@ -68,6 +81,19 @@ def _call_failed(exc: calls.CallFailed) -> tuple[int, str, Any]:
     return status, str(exc), None
 
 
+def http_error(exc: HTTPException) -> Response:
+    """Flask's own errors (unknown route, wrong method, body too large) in the envelope."""
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return envelope(None, f"the request body is larger than {limit} bytes", 413)
+    response = envelope(None, exc.description or exc.name, exc.code or 500)
+    # A 405 must still say which methods the route allows.
+    allow = dict(exc.get_headers()).get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response
+
+
 def register(app: Flask) -> None:
     """Install the handlers that keep every failure inside the envelope."""
 
@@ -79,20 +105,6 @@ def register(app: Flask) -> None:
     def _call_error(exc: calls.CallFailed) -> Response:
         status, message, data = _call_failed(exc)
         return envelope(data, message, status)
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(exc: RequestEntityTooLarge) -> Response:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        return envelope(None, f"the request body is larger than {limit} bytes", 413)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
-        response = envelope(None, exc.description or exc.name, exc.code or 500)
-        # A 405 must still say which methods the route allows.
-        allow = dict(exc.get_headers()).get("Allow")
-        if allow:
-            response.headers["Allow"] = allow
-        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

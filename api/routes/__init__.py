@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
 from werkzeug.routing import BaseConverter
+
+from api.smorest import Blueprint
 
 
 def charger_id_converter(pattern: str) -> type[BaseConverter]:
@@ -25,7 +26,16 @@ def charger_id_converter(pattern: str) -> type[BaseConverter]:
 
 
 def blueprints() -> list[Blueprint]:
-    from api.routes import calls, chargepoints, clients, configuration, health, idtags, openapi, transactions
+    from api.routes import (
+        calls,
+        chargepoints,
+        clients,
+        configuration,
+        health,
+        idtags,
+        openapi,
+        transactions,
+    )
 
     return [
         health.bp,

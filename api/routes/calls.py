@@ -1,22 +1,30 @@
-"""POST /api/v1/chargepoints/{id}/call/{Action}: any CSMS-initiated OCPP 1.6 call."""
+"""Calls to a charger: the friendly named ones and any CSMS-initiated OCPP 1.6 action."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from marshmallow import Schema
 
 from api.context import send
-from api.endpoint import endpoint
 from api.routes.chargepoints import CALL_ERRORS
-from api.schemas.common import OcppPayload
+from api.schemas.chargepoints import AvailabilityBody, ResetBody, TriggerBody, UnlockBody
+from api.schemas.common import OcppPayload, StatusSchema
+from api.smorest import Blueprint
 
-bp = Blueprint("calls", __name__, url_prefix="/api/v1/chargepoints")
+bp = Blueprint(
+    "calls",
+    __name__,
+    url_prefix="/api/v1/chargepoints",
+    description="OCPP calls to a connected charger; each waits for its answer (OCPP_CALL_TIMEOUT)",
+)
 
 
 @bp.post("/<charger:cp_id>/call/<action>")
-@endpoint("calls", body=OcppPayload, errors=CALL_ERRORS)
-def call(cp_id: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
+@bp.arguments(OcppPayload)
+@bp.response(200)
+@bp.errors(*CALL_ERRORS)
+def call(body: dict[str, Any], cp_id: str, action: str) -> dict[str, Any]:
     """Send any CSMS-initiated OCPP 1.6 action; data = the charger's CALLRESULT payload
 
     The body is the OCPP request payload, checked against the action's 1.6 JSON schema
@@ -24,3 +32,26 @@ def call(cp_id: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
     in 1.6 is a 404.
     """
     return send(cp_id, action, body)
+
+
+def named_call(path: str, action: str, body_schema: type[Schema], summary: str) -> None:
+    """POST /<cp_id>/<path>: `action` with a body `body_schema` checks; data = the charger's status."""
+
+    @bp.post(f"/<charger:cp_id>/{path}", endpoint=path)
+    @bp.arguments(body_schema)
+    @bp.response(200, StatusSchema)
+    @bp.errors(*CALL_ERRORS)
+    @bp.doc(summary=summary)
+    def view(body: dict[str, Any], cp_id: str) -> dict[str, Any]:
+        return send(cp_id, action, body)
+
+
+named_call("trigger", "TriggerMessage", TriggerBody, "Ask the charger to send a message now (TriggerMessage)")
+named_call("reset", "Reset", ResetBody, "Reset the charger (Reset, Soft or Hard)")
+named_call("unlock", "UnlockConnector", UnlockBody, "Unlock a connector (UnlockConnector)")
+named_call(
+    "availability",
+    "ChangeAvailability",
+    AvailabilityBody,
+    "Make a connector (or the charger, connector 0) Operative or Inoperative (ChangeAvailability)",
+)

@@ -1,28 +1,24 @@
-"""Charge points and connectors (read from Redis), and the friendly named calls."""
+"""Charge points and connectors, read from Redis."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
-
-from api.context import send, store
-from api.endpoint import endpoint
+from api.context import store
 from api.errors import not_found
 from api.schemas.chargepoints import (
-    AvailabilityBody,
     ChargePointListArgs,
     ChargePointSchema,
     ChargePointSummarySchema,
     ConnectorSchema,
-    ResetBody,
-    TriggerBody,
-    UnlockBody,
 )
-from api.schemas.common import StatusSchema, page
+from api.schemas.common import page
+from api.smorest import Blueprint
 from ocpp_worker.state import chargepoints
 
-bp = Blueprint("chargepoints", __name__, url_prefix="/api/v1/chargepoints")
+bp = Blueprint(
+    "chargepoints", __name__, url_prefix="/api/v1/chargepoints", description="Chargers and connectors"
+)
 
 CALL_ERRORS = (400, 404, 408, 502, 503)
 
@@ -53,7 +49,8 @@ def known(cp_id: str) -> dict[str, str]:
 
 
 @bp.get("")
-@endpoint("chargepoints", query=ChargePointListArgs, response=page(ChargePointSummarySchema), errors=(400,))
+@bp.arguments(ChargePointListArgs, location="query")
+@bp.response(200, page(ChargePointSummarySchema))
 def list_chargepoints(query: dict[str, Any]) -> dict[str, Any]:
     """Every charger that ever connected, in first-seen order"""
     s = store()
@@ -69,7 +66,8 @@ def list_chargepoints(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/<charger:cp_id>")
-@endpoint("chargepoints", response=ChargePointSchema, errors=(404,))
+@bp.response(200, ChargePointSchema)
+@bp.errors(404)
 def get_chargepoint(cp_id: str) -> dict[str, Any]:
     """One charger, its connectors and their latest meter values"""
     info = known(cp_id)
@@ -80,7 +78,8 @@ def get_chargepoint(cp_id: str) -> dict[str, Any]:
 
 
 @bp.get("/<charger:cp_id>/connectors")
-@endpoint("chargepoints", response=page(ConnectorSchema), errors=(404,))
+@bp.response(200, page(ConnectorSchema))
+@bp.errors(404)
 def list_connectors(cp_id: str) -> dict[str, Any]:
     """A charger's connectors (0 is the charger itself)"""
     known(cp_id)
@@ -89,7 +88,8 @@ def list_connectors(cp_id: str) -> dict[str, Any]:
 
 
 @bp.get("/<charger:cp_id>/connectors/<int:connector_id>")
-@endpoint("chargepoints", response=ConnectorSchema, errors=(404,))
+@bp.response(200, ConnectorSchema)
+@bp.errors(404)
 def get_connector(cp_id: str, connector_id: int) -> dict[str, Any]:
     """One connector"""
     known(cp_id)
@@ -97,31 +97,3 @@ def get_connector(cp_id: str, connector_id: int) -> dict[str, Any]:
         if connector["connectorId"] == connector_id:
             return connector
     raise not_found(f"charge point {cp_id} has not reported connector {connector_id}")
-
-
-@bp.post("/<charger:cp_id>/trigger")
-@endpoint("calls", body=TriggerBody, response=StatusSchema, errors=CALL_ERRORS)
-def trigger(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Ask the charger to send a message now (TriggerMessage)"""
-    return send(cp_id, "TriggerMessage", body)
-
-
-@bp.post("/<charger:cp_id>/reset")
-@endpoint("calls", body=ResetBody, response=StatusSchema, errors=CALL_ERRORS)
-def reset(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Reset the charger (Reset, Soft or Hard)"""
-    return send(cp_id, "Reset", body)
-
-
-@bp.post("/<charger:cp_id>/unlock")
-@endpoint("calls", body=UnlockBody, response=StatusSchema, errors=CALL_ERRORS)
-def unlock(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Unlock a connector (UnlockConnector)"""
-    return send(cp_id, "UnlockConnector", body)
-
-
-@bp.post("/<charger:cp_id>/availability")
-@endpoint("calls", body=AvailabilityBody, response=StatusSchema, errors=CALL_ERRORS)
-def availability(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Make a connector (or the charger, connector 0) Operative or Inoperative (ChangeAvailability)"""
-    return send(cp_id, "ChangeAvailability", body)

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
-
 from api.context import store
-from api.endpoint import endpoint
 from api.schemas.chargepoints import ClientSchema
 from api.schemas.common import PageArgs, page
+from api.smorest import Blueprint
 from ocpp_worker.state import chargepoints
 
-bp = Blueprint("clients", __name__)
+bp = Blueprint("clients", __name__, description="Chargers connected now")
 
 
 @bp.get("/clients")
-@endpoint("chargepoints", query=PageArgs, response=page(ClientSchema), errors=(400,))
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, page(ClientSchema))
 def list_clients(query: dict[str, Any]) -> dict[str, Any]:
     """Connected chargers, in id order"""
     ids = chargepoints.connected_ids(store())

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
-
 from api.context import send, store
-from api.endpoint import endpoint
 from api.errors import invalid
 from api.routes.chargepoints import CALL_ERRORS, known
 from api.schemas.common import StatusSchema
@@ -18,13 +15,15 @@ from api.schemas.configuration import (
     StoredChangeSchema,
     StoredConfigurationSchema,
 )
+from api.smorest import Blueprint
 from ocpp_worker.state import configuration
 
-bp = Blueprint("configuration", __name__, url_prefix="/api/v1/chargepoints")
+bp = Blueprint("configuration", __name__, url_prefix="/api/v1/chargepoints", description="Configuration keys")
 
 
 @bp.get("/<charger:cp_id>/configuration")
-@endpoint("configuration", response=StoredConfigurationSchema, errors=(404,))
+@bp.response(200, StoredConfigurationSchema)
+@bp.errors(404)
 def get_stored(cp_id: str) -> dict[str, Any]:
     """The stored configuration: every known key (stored value or default), then vendor keys"""
     known(cp_id)
@@ -32,8 +31,10 @@ def get_stored(cp_id: str) -> dict[str, Any]:
 
 
 @bp.put("/<charger:cp_id>/configuration")
-@endpoint("configuration", body=ConfigurationChangeBody, response=StoredChangeSchema, errors=(400, 404))
-def put_stored(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
+@bp.arguments(ConfigurationChangeBody)
+@bp.response(200, StoredChangeSchema)
+@bp.errors(404)
+def put_stored(body: dict[str, Any], cp_id: str) -> dict[str, Any]:
     """Change one stored value (not sent to the charger; use /configuration/live for that)
 
     A readonly key or a bad value is a 400 with the reason, and the value stays as it was.
@@ -52,15 +53,19 @@ def put_stored(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/<charger:cp_id>/configuration/live")
-@endpoint("configuration", query=LiveConfigurationArgs, response=LiveConfigurationSchema, errors=CALL_ERRORS)
-def get_live(cp_id: str, query: dict[str, Any]) -> dict[str, Any]:
+@bp.arguments(LiveConfigurationArgs, location="query")
+@bp.response(200, LiveConfigurationSchema)
+@bp.errors(*CALL_ERRORS)
+def get_live(query: dict[str, Any], cp_id: str) -> dict[str, Any]:
     """Ask the charger for its configuration (GetConfiguration); the stored copy follows"""
     payload = {"key": query["key"]} if query.get("key") else {}
     return send(cp_id, "GetConfiguration", payload)
 
 
 @bp.put("/<charger:cp_id>/configuration/live")
-@endpoint("configuration", body=ConfigurationChangeBody, response=StatusSchema, errors=CALL_ERRORS)
-def put_live(cp_id: str, body: dict[str, Any]) -> dict[str, Any]:
+@bp.arguments(ConfigurationChangeBody)
+@bp.response(200, StatusSchema)
+@bp.errors(*CALL_ERRORS)
+def put_live(body: dict[str, Any], cp_id: str) -> dict[str, Any]:
     """Change a key on the charger (ChangeConfiguration); stored when Accepted or RebootRequired"""
     return send(cp_id, "ChangeConfiguration", body)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
-
 from api.context import services
-from api.endpoint import Reply, endpoint
+from api.schemas.common import envelope
 from api.schemas.health import HealthSchema
+from api.smorest import Blueprint, Reply
 from ocpp_worker import timeutil
 from ocpp_worker.state import chargepoints
 
-bp = Blueprint("health", __name__)
+# Load balancers probe it without credentials.
+bp = Blueprint("health", __name__, description="Is the API able to work", public=True)
 
 PING_TIMEOUT = 0.5
 
@@ -42,7 +42,8 @@ def _gateways() -> dict[str, Any]:
 
 
 @bp.get("/health")
-@endpoint("health", response=HealthSchema, extra_statuses=(503,))
+@bp.response(200, HealthSchema)
+@bp.alt_response(503, schema=envelope(HealthSchema), description="Redis is unreachable: status down")
 def health() -> Reply:
     """Health of the API and what it depends on
 

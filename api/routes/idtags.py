@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
-
 from api.context import store
-from api.endpoint import Reply, endpoint
 from api.errors import invalid, not_found
-from api.schemas.common import PageArgs, page
+from api.schemas.common import PageArgs, envelope, page
 from api.schemas.idtags import IdTagBody, IdTagSchema
+from api.smorest import Blueprint, Reply
 from ocpp_worker import timeutil
 from ocpp_worker.state import idtags
 
-bp = Blueprint("idtags", __name__, url_prefix="/api/v1/idtags")
+bp = Blueprint("idtags", __name__, url_prefix="/api/v1/idtags", description="The idTag registry")
 
 MAX_ID_TAG = 20  # IdToken is a CiString20
 
@@ -25,7 +23,8 @@ def _view(id_tag: str, tag: dict[str, str]) -> dict[str, Any]:
 
 
 @bp.get("")
-@endpoint("idtags", query=PageArgs, response=page(IdTagSchema), errors=(400,))
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, page(IdTagSchema))
 def list_idtags(query: dict[str, Any]) -> dict[str, Any]:
     """Registered idTags, in idTag order"""
     tags, total = idtags.list_tags(store(), query["offset"], query["limit"])
@@ -33,7 +32,8 @@ def list_idtags(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/<id_tag>")
-@endpoint("idtags", response=IdTagSchema, errors=(404,))
+@bp.response(200, IdTagSchema)
+@bp.errors(404)
 def get_idtag(id_tag: str) -> dict[str, Any]:
     """One idTag; effectiveStatus is what Authorize answers now"""
     tag = idtags.get(store(), id_tag)
@@ -43,8 +43,10 @@ def get_idtag(id_tag: str) -> dict[str, Any]:
 
 
 @bp.put("/<id_tag>")
-@endpoint("idtags", body=IdTagBody, response=IdTagSchema, errors=(400,), extra_statuses=(201,))
-def put_idtag(id_tag: str, body: dict[str, Any]) -> Reply:
+@bp.arguments(IdTagBody)
+@bp.response(200, IdTagSchema, description="Replaced")
+@bp.alt_response(201, schema=envelope(IdTagSchema), description="Created", success=True)
+def put_idtag(body: dict[str, Any], id_tag: str) -> Reply:
     """Create (201) or replace (200) an idTag"""
     if len(id_tag) > MAX_ID_TAG:
         raise invalid("invalid idTag", {"idTag": [f"Longer than maximum length {MAX_ID_TAG}."]})
@@ -61,7 +63,8 @@ def put_idtag(id_tag: str, body: dict[str, Any]) -> Reply:
 
 
 @bp.delete("/<id_tag>")
-@endpoint("idtags", errors=(404,))
+@bp.response(200)
+@bp.errors(404)
 def delete_idtag(id_tag: str) -> None:
     """Remove an idTag (Authorize answers Invalid for it from now on)"""
     if not idtags.delete(store(), id_tag):

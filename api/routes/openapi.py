@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Response, jsonify
 
-from api import openapi
+from api.smorest import Blueprint, openapi_document
 
-bp = Blueprint("openapi", __name__)
+bp = Blueprint("openapi", __name__, description="This document")
 
 
 @bp.get("/api/v1/openapi.json")
+@bp.doc(
+    responses={
+        200: {
+            "description": "The OpenAPI document, not wrapped in the envelope",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+)
 def document() -> Response:
+    """This OpenAPI document (not wrapped in the envelope)"""
     # Served bare, not in the envelope, so Swagger UI and code generators can read it.
-    cached = current_app.extensions.get("openapi")
-    if cached is None:
-        cached = current_app.extensions["openapi"] = openapi.build(current_app)
-    return jsonify(cached)
+    return jsonify(openapi_document())

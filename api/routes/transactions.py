@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
-
 from api.context import send, store
-from api.endpoint import endpoint
 from api.errors import not_found
 from api.routes.chargepoints import CALL_ERRORS
 from api.schemas.common import PageArgs, SampledValueSchema, StatusSchema, page
 from api.schemas.transactions import RemoteStartBody, RemoteStopBody, TransactionListArgs, TransactionSchema
+from api.smorest import Blueprint
 from ocpp_worker.state import transactions
 
-bp = Blueprint("transactions", __name__, url_prefix="/api/v1/transactions")
+bp = Blueprint("transactions", __name__, url_prefix="/api/v1/transactions", description="Charging sessions")
 
 
 def _known(tx_id: int) -> dict[str, str]:
@@ -25,7 +23,9 @@ def _known(tx_id: int) -> dict[str, str]:
 
 
 @bp.post("/remote-start")
-@endpoint("transactions", body=RemoteStartBody, response=StatusSchema, errors=CALL_ERRORS)
+@bp.arguments(RemoteStartBody)
+@bp.response(200, StatusSchema)
+@bp.errors(*CALL_ERRORS)
 def remote_start(body: dict[str, Any]) -> dict[str, Any]:
     """Ask a charger to start charging (RemoteStartTransaction); data.status = its answer
 
@@ -40,7 +40,9 @@ def remote_start(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.post("/remote-stop")
-@endpoint("transactions", body=RemoteStopBody, response=StatusSchema, errors=CALL_ERRORS)
+@bp.arguments(RemoteStopBody)
+@bp.response(200, StatusSchema)
+@bp.errors(*CALL_ERRORS)
 def remote_stop(body: dict[str, Any]) -> dict[str, Any]:
     """Ask a charger to stop a transaction (RemoteStopTransaction); data.status = its answer"""
     transaction = _known(body["transactionId"])
@@ -50,7 +52,8 @@ def remote_stop(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("")
-@endpoint("transactions", query=TransactionListArgs, response=page(TransactionSchema), errors=(400,))
+@bp.arguments(TransactionListArgs, location="query")
+@bp.response(200, page(TransactionSchema))
 def list_transactions(query: dict[str, Any]) -> dict[str, Any]:
     """Transactions, newest first"""
     s = store()
@@ -61,15 +64,18 @@ def list_transactions(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/<int:tx_id>")
-@endpoint("transactions", response=TransactionSchema, errors=(404,))
+@bp.response(200, TransactionSchema)
+@bp.errors(404)
 def get_transaction(tx_id: int) -> dict[str, str]:
     """One transaction"""
     return _known(tx_id)
 
 
 @bp.get("/<int:tx_id>/meter-values")
-@endpoint("transactions", query=PageArgs, response=page(SampledValueSchema), errors=(400, 404))
-def meter_values(tx_id: int, query: dict[str, Any]) -> dict[str, Any]:
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, page(SampledValueSchema))
+@bp.errors(404)
+def meter_values(query: dict[str, Any], tx_id: int) -> dict[str, Any]:
     """A transaction's sampled values, in arrival order"""
     _known(tx_id)
     s = store()

@@ -68,19 +68,18 @@ class OcppPayload(Schema):
         unknown = INCLUDE
 
 
-def envelope(data: type[Schema] | None = None, many: bool = False) -> type[Schema]:
-    """The `{success, message, data}` wrapper of one data schema (for the OpenAPI document);
-    without one, the envelope of an error (data: field errors, a CALLERROR or null)."""
-    return _envelope(data, many)
+def envelope(data: type[Schema] | None = None) -> type[Schema]:
+    """The `{success, message, data}` wrapper of one data schema; without one, the
+    envelope of an error (data: field errors, a CALLERROR or null) or of a payload
+    passed on as it is."""
+    return _envelope(data)
 
 
-@cache
-def _envelope(data: type[Schema] | None, many: bool) -> type[Schema]:
-    name = (
-        f"{data.__name__.removesuffix('Schema')}{'List' if many else ''}Envelope" if data else "ErrorEnvelope"
-    )
+@cache  # one class per data schema: the OpenAPI document names each once
+def _envelope(data: type[Schema] | None) -> type[Schema]:
+    name = f"{data.__name__.removesuffix('Schema')}Envelope" if data else "ErrorEnvelope"
     data_field: fields.Field[Any] = (
-        fields.Nested(data, many=many)
+        fields.Nested(data)
         if data
         else fields.Raw(
             allow_none=True,

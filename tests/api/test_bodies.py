@@ -9,7 +9,7 @@ import json
 import pytest
 
 from api import create_app
-from api.endpoint import MAX_DEPTH, _depth
+from api.bodies import MAX_DEPTH, _depth
 from tests.api.conftest import Api, data_of_400, envelope_of, ok, post_raw
 
 NOBODY = "never-connected-charger"

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
+from openapi_spec_validator import validate
+
 from api import create_app
+from ocpp_worker.state.store import Store
+
+
+def document_of(api):
+    response = api.request("GET", "/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_document_is_valid_openapi(api):
+    validate(document_of(api))
 
 
 def test_document_lists_every_route_and_method(api):
-    response = api.request("GET", "/api/v1/openapi.json")
-    assert response.status_code == 200
-    document = response.get_json()
+    document = document_of(api)
     assert document["openapi"].startswith("3.")
-    documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
+    documented = {
+        (path, method.upper())
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"  # the path parameters its operations share
+    }
     served = {
         (re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule), method)
         for rule in api.app.url_map.iter_rules()
@@ -23,7 +40,7 @@ def test_document_lists_every_route_and_method(api):
 
 
 def test_operations_carry_schemas_parameters_and_error_statuses(api):
-    document = api.request("GET", "/api/v1/openapi.json").get_json()
+    document = document_of(api)
     schemas = document["components"]["schemas"]
     for name in ("ChargePoint", "Connector", "Transaction", "IdTag", "RemoteStartBody", "ErrorEnvelope"):
         assert name in schemas, name
@@ -53,7 +70,7 @@ def test_operations_carry_schemas_parameters_and_error_statuses(api):
     }
     status = next(p for p in listing["parameters"] if p["name"] == "status")
     assert status["schema"]["enum"] == ["active", "completed"]
-    connector = document["paths"]["/api/v1/chargepoints/{cp_id}/connectors/{connector_id}"]["get"]
+    connector = document["paths"]["/api/v1/chargepoints/{cp_id}/connectors/{connector_id}"]
     assert {p["name"]: p["schema"]["type"] for p in connector["parameters"]} == {
         "cp_id": "string",
         "connector_id": "integer",
@@ -62,12 +79,13 @@ def test_operations_carry_schemas_parameters_and_error_statuses(api):
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
-def test_document_is_built_from_the_app_it_describes(store):
-    app = create_app(store=store, config={"API_TOKEN": None})
-
-    @app.get("/extra")
-    def extra() -> str:
-        return "x"
-
-    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
-    assert "/extra" in paths
+def test_document_is_built_from_the_app_it_describes(api, store):
+    """Each app serves the document of its own routes: here, its own charger-id rule
+    (blueprints are shared by every app, their documents are not)."""
+    legacy = Store(store.redis, dataclasses.replace(store.settings, charger_id_pattern=r"[a-z~ ]{1,10}"))
+    app = create_app(store=legacy, config={"API_TOKEN": None})
+    widened = app.test_client().get("/api/v1/openapi.json").get_json()
+    [param] = widened["paths"]["/api/v1/chargepoints/{cp_id}"]["parameters"]
+    assert param["schema"]["pattern"] == r"^(?!\.\.?$)(?:[a-z~ ]{1,10})$"
+    [param] = document_of(api)["paths"]["/api/v1/chargepoints/{cp_id}"]["parameters"]
+    assert param["schema"]["pattern"] == rf"^(?!\.\.?$)(?:{store.settings.charger_id_pattern})$"
