@@ -11,8 +11,10 @@ from typing import Any
 from celery import Celery
 from flask import current_app
 
+from api.errors import found
 from ocpp_worker import calls
 from ocpp_worker.protocol import errors
+from ocpp_worker.state import chargepoints
 from ocpp_worker.state.store import Store
 
 # The integers a double holds exactly (RFC 7493, I-JSON §2.2): what any charger's JSON
@@ -34,6 +36,11 @@ def services() -> Services:
 
 def store() -> Store:
     return services().store
+
+
+def known_charger(cp_id: str) -> dict[str, str]:
+    """The stored charger (its BootNotification fields and times), or a 404."""
+    return found(chargepoints.get(store(), cp_id), f"charge point {cp_id}")
 
 
 def _numbers(value: Any, path: str) -> Iterator[tuple[str, float]]:

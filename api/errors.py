@@ -10,7 +10,7 @@ never sees an HTML error page.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -18,6 +18,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from ocpp_worker import calls
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: What each error status means here: the OpenAPI document's descriptions.
 REASONS = {
@@ -46,6 +48,13 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, message)
 
 
+def found(item: T | None, what: str) -> T:
+    """`item`, or a 404 saying that `what` ("charge point CP1") is unknown."""
+    if item is None:
+        raise not_found(f"{what} is unknown")
+    return item
+
+
 def invalid(message: str, errors: Any) -> ApiError:
     """400 with the field errors as data (marshmallow's `messages` shape)."""
     return ApiError(400, message, errors)
@@ -60,6 +69,9 @@ def envelope(data: Any = None, message: str = "OK", status: int = 200) -> Respon
     response.status_code = status
     return response
 
+
+#: What a call to a charger may answer besides its payload (see `_call_failed`).
+CALL_ERRORS = (400, 404, 408, 502, 503)
 
 _CALL_STATUS: tuple[tuple[type[calls.CallFailed], int], ...] = (
     (calls.UnknownAction, 404),

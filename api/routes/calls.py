@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema
 
 from api.context import send
-from api.routes.chargepoints import CALL_ERRORS
+from api.errors import CALL_ERRORS
 from api.schemas.chargepoints import AvailabilityBody, ResetBody, TriggerBody, UnlockBody
 from api.schemas.common import OcppPayload, StatusSchema
 from api.smorest import Blueprint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.context import store
+from api.context import known_charger, store
 from api.errors import not_found
 from api.schemas.chargepoints import (
     ChargePointListArgs,
@@ -19,8 +19,6 @@ from ocpp_worker.state import chargepoints
 bp = Blueprint(
     "chargepoints", __name__, url_prefix="/api/v1/chargepoints", description="Chargers and connectors"
 )
-
-CALL_ERRORS = (400, 404, 408, 502, 503)
 
 
 def summary(cp_id: str, info: dict[str, str], connected: bool, charger: dict[str, str]) -> dict[str, Any]:
@@ -39,13 +37,6 @@ def summary(cp_id: str, info: dict[str, str], connected: bool, charger: dict[str
         "lastSeen": info.get("lastSeen"),
         "bootedAt": info.get("bootedAt"),
     }
-
-
-def known(cp_id: str) -> dict[str, str]:
-    info = chargepoints.get(store(), cp_id)
-    if info is None:
-        raise not_found(f"charge point {cp_id} is unknown")
-    return info
 
 
 @bp.get("")
@@ -70,7 +61,7 @@ def list_chargepoints(query: dict[str, Any]) -> dict[str, Any]:
 @bp.errors(404)
 def get_chargepoint(cp_id: str) -> dict[str, Any]:
     """One charger, its connectors and their latest meter values"""
-    info = known(cp_id)
+    info = known_charger(cp_id)
     connectors = chargepoints.connectors(store(), cp_id)
     charger = next((c for c in connectors if c["connectorId"] == 0), {})
     connected = chargepoints.registration(store(), cp_id) is not None
@@ -82,7 +73,7 @@ def get_chargepoint(cp_id: str) -> dict[str, Any]:
 @bp.errors(404)
 def list_connectors(cp_id: str) -> dict[str, Any]:
     """A charger's connectors (0 is the charger itself)"""
-    known(cp_id)
+    known_charger(cp_id)
     connectors = chargepoints.connectors(store(), cp_id)
     return {"items": connectors, "total": len(connectors)}
 
@@ -92,7 +83,7 @@ def list_connectors(cp_id: str) -> dict[str, Any]:
 @bp.errors(404)
 def get_connector(cp_id: str, connector_id: int) -> dict[str, Any]:
     """One connector"""
-    known(cp_id)
+    known_charger(cp_id)
     for connector in chargepoints.connectors(store(), cp_id):
         if connector["connectorId"] == connector_id:
             return connector

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.context import send, store
-from api.errors import invalid
-from api.routes.chargepoints import CALL_ERRORS, known
+from api.context import known_charger, send, store
+from api.errors import CALL_ERRORS, invalid
 from api.schemas.common import StatusSchema
 from api.schemas.configuration import (
     ConfigurationChangeBody,
@@ -26,7 +25,7 @@ bp = Blueprint("configuration", __name__, url_prefix="/api/v1/chargepoints", des
 @bp.errors(404)
 def get_stored(cp_id: str) -> dict[str, Any]:
     """The stored configuration: every known key (stored value or default), then vendor keys"""
-    known(cp_id)
+    known_charger(cp_id)
     return {"configurationKey": configuration.all_values(store(), cp_id)}
 
 
@@ -39,7 +38,7 @@ def put_stored(body: dict[str, Any], cp_id: str) -> dict[str, Any]:
 
     A readonly key or a bad value is a 400 with the reason, and the value stays as it was.
     """
-    known(cp_id)
+    known_charger(cp_id)
     try:
         spec = configuration.set_value(store(), cp_id, body["key"], body["value"])
     except configuration.ConfigurationError as exc:

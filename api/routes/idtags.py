@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.context import store
-from api.errors import invalid, not_found
+from api.errors import found, invalid, not_found
 from api.schemas.common import PageArgs, envelope, page
 from api.schemas.idtags import IdTagBody, IdTagSchema
 from api.smorest import Blueprint, Reply
@@ -36,10 +36,7 @@ def list_idtags(query: dict[str, Any]) -> dict[str, Any]:
 @bp.errors(404)
 def get_idtag(id_tag: str) -> dict[str, Any]:
     """One idTag; effectiveStatus is what Authorize answers now"""
-    tag = idtags.get(store(), id_tag)
-    if tag is None:
-        raise not_found(f"idTag {id_tag} is unknown")
-    return _view(id_tag, tag)
+    return _view(id_tag, found(idtags.get(store(), id_tag), f"idTag {id_tag}"))
 
 
 @bp.put("/<id_tag>")

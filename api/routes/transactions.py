@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.context import send, store
-from api.errors import not_found
-from api.routes.chargepoints import CALL_ERRORS
+from api.errors import CALL_ERRORS, found, not_found
 from api.schemas.common import PageArgs, SampledValueSchema, StatusSchema, page
 from api.schemas.transactions import RemoteStartBody, RemoteStopBody, TransactionListArgs, TransactionSchema
 from api.smorest import Blueprint
@@ -16,10 +15,7 @@ bp = Blueprint("transactions", __name__, url_prefix="/api/v1/transactions", desc
 
 
 def _known(tx_id: int) -> dict[str, str]:
-    transaction = transactions.get(store(), tx_id)
-    if transaction is None:
-        raise not_found(f"transaction {tx_id} is unknown")
-    return transaction
+    return found(transactions.get(store(), tx_id), f"transaction {tx_id}")
 
 
 @bp.post("/remote-start")
