@@ -5,10 +5,8 @@ CALLs, sockets that never boot."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,12 +14,9 @@ import websockets
 from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus
 
-from ocpp_worker.config import Settings
 from ocpp_worker.state import dead_letters, transactions
-from ocpp_worker.state.store import Store
-from tests.conftest import delete_prefix
 from tests.support.chargers import ChargerFactory, raw_socket, recv_json
-from tests.support.stack import Stack
+from tests.support.stack import private_stack
 
 
 async def closed_with(ws, timeout: float = 5) -> int | None:
@@ -141,25 +136,13 @@ async def test_too_many_pending_calls_are_answered_by_the_gateway(stack, cp_id):
 
 @pytest.fixture(scope="module")
 def poison_stack(tmp_path_factory: pytest.TempPathFactory):
-    prefix = f"ocpptest-{uuid.uuid4().hex[:10]}:"
-    stack = Stack(
-        prefix,
-        Path(tmp_path_factory.mktemp("poison")),
-        extra_env={
-            "OCPP_EXTRA_IMPORTS": "tests.support.poison_vendor",
-            "OCPP_WORKER_PREFETCH": "1",
-            "OCPP_BOOT_DEADLINE_S": "2",
-        },
-    )
-    store = Store.connect(dataclasses.replace(Settings.from_env(), key_prefix=prefix))
-    try:
-        stack.start_gateway()
-        stack.start_bridge()
-        stack.start_worker("w1")
-        yield stack, store
-    finally:
-        stack.stop()
-        delete_prefix(store, prefix)
+    env = {
+        "OCPP_EXTRA_IMPORTS": "tests.support.poison_vendor",
+        "OCPP_WORKER_PREFETCH": "1",
+        "OCPP_BOOT_DEADLINE_S": "2",
+    }
+    with private_stack(Path(tmp_path_factory.mktemp("poison")), env) as stack_and_store:
+        yield stack_and_store
 
 
 def nested(depth: int) -> object:

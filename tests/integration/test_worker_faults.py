@@ -32,7 +32,7 @@ from ocpp_worker.simulate import SimulatedChargePoint, now
 from ocpp_worker.state.store import Store
 from tests.conftest import delete_prefix
 from tests.support.redis_server import RedisServer
-from tests.support.slow_vendor import STARTED
+from tests.support.slow_vendor import runs_of, worker_running
 from tests.support.stack import Stack
 
 pytestmark = [
@@ -250,14 +250,7 @@ async def test_killed_worker_task_is_answered_within_15_s(tmp_path: Path, monkey
         answer = asyncio.create_task(
             cp.call(call.DataTransfer(vendor_id="test.slow", message_id=message_id, data="1"))
         )
-        started_key = store.keys.prefix + STARTED
-        victim = None
-        deadline = time.monotonic() + 10
-        while victim is None and time.monotonic() < deadline:
-            for entry in store.redis.lrange(started_key, 0, -1):
-                if entry.startswith(f"{message_id}:"):
-                    victim = entry.split(":", 1)[1]
-            await asyncio.sleep(0.02)
+        victim = await worker_running(store, message_id)
         assert victim is not None, "no worker started the task"
         killed = next(w for w in workers if str(w.pid) == victim)
         survivor = next(w for w in workers if w is not killed)
@@ -269,7 +262,7 @@ async def test_killed_worker_task_is_answered_within_15_s(tmp_path: Path, monkey
         assert reply.status == "Accepted"
         assert reply.data == str(survivor.pid)
         assert took < 15, f"answered {took:.1f} s after the kill"
-        runs = [e for e in store.redis.lrange(started_key, 0, -1) if e.startswith(f"{message_id}:")]
+        runs = runs_of(store, message_id)
         assert runs == [f"{message_id}:{victim}", f"{message_id}:{survivor.pid}"]
         print(f"answered {took:.1f} s after the worker running it was killed")
         listener.cancel()

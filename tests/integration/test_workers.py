@@ -7,7 +7,6 @@ their own, so the session's in-process worker does not take their tasks.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 import uuid
 from pathlib import Path
@@ -15,39 +14,25 @@ from pathlib import Path
 import pytest
 from ocpp.v16 import call
 
-from ocpp_worker.config import Settings
-from ocpp_worker.state.store import Store
-from tests.conftest import delete_prefix
 from tests.support.chargers import ChargerFactory
-from tests.support.slow_vendor import STARTED
-from tests.support.stack import Stack
+from tests.support.slow_vendor import runs_of, worker_running
+from tests.support.stack import private_stack
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def worker_stack(tmp_path_factory: pytest.TempPathFactory):
-    prefix = f"ocpptest-{uuid.uuid4().hex[:10]}:"
-    stack = Stack(
-        prefix,
-        Path(tmp_path_factory.mktemp("workers")),
-        extra_env={
-            "OCPP_EXTRA_IMPORTS": "tests.support.slow_vendor",
-            "OCPP_TASK_VISIBILITY_TIMEOUT": "5",
-            "OCPP_WORKER_PREFETCH": "1",
-            "OCPP_BRIDGE_CLAIM_IDLE_MS": "1000",
-        },
-    )
-    store = Store.connect(dataclasses.replace(Settings.from_env(), key_prefix=prefix))
-    try:
-        stack.start_gateway()
-        stack.start_bridge()
-        stack.start_worker("w1")
-        stack.start_worker("w2")
-        yield stack, store
-    finally:
-        stack.stop()
-        delete_prefix(store, prefix)
+    env = {
+        "OCPP_EXTRA_IMPORTS": "tests.support.slow_vendor",
+        "OCPP_TASK_VISIBILITY_TIMEOUT": "5",
+        "OCPP_WORKER_PREFETCH": "1",
+        "OCPP_BRIDGE_CLAIM_IDLE_MS": "1000",
+    }
+    with private_stack(
+        Path(tmp_path_factory.mktemp("workers")), env, workers=("w1", "w2")
+    ) as stack_and_store:
+        yield stack_and_store
 
 
 @pytest.fixture
@@ -84,14 +69,7 @@ async def test_worker_killed_mid_task_loses_nothing(worker_stack, worker_charger
     reply_task = asyncio.create_task(
         cp.call(call.DataTransfer(vendor_id="test.slow", message_id=message_id, data="3"))
     )
-    started_key = store.keys.prefix + STARTED
-    victim = None
-    deadline = time.monotonic() + 10
-    while victim is None and time.monotonic() < deadline:
-        for entry in store.redis.lrange(started_key, 0, -1):
-            if entry.startswith(f"{message_id}:"):
-                victim = entry.split(":", 1)[1]
-        await asyncio.sleep(0.05)
+    victim = await worker_running(store, message_id)
     assert victim is not None, "no worker started the task"
     killed = next(p for p in stack.processes.values() if str(p.pid) == victim)
     killed.kill()  # SIGKILL to the worker and its pool: no chance to ack or reject
@@ -100,7 +78,7 @@ async def test_worker_killed_mid_task_loses_nothing(worker_stack, worker_charger
     reply = await asyncio.wait_for(reply_task, 35)
     assert reply.status == "Accepted"
     assert reply.data == str(survivor.pid)
-    runs = [e for e in store.redis.lrange(started_key, 0, -1) if e.startswith(f"{message_id}:")]
+    runs = runs_of(store, message_id)
     assert runs == [f"{message_id}:{victim}", f"{message_id}:{survivor.pid}"]
 
 

@@ -149,3 +149,29 @@ class Stack:
     def stop(self) -> None:
         for process in reversed(list(self.processes.values())):
             process.stop()
+
+
+@contextlib.contextmanager
+def private_stack(log_dir: Path, extra_env: dict[str, str], workers: tuple[str, ...] = ("w1",)):  # type: ignore[no-untyped-def]
+    """Gateway, bridge and `celery worker` subprocesses on a key prefix of their own
+    (the session's in-process worker never takes their tasks), with a store on that
+    prefix; everything stopped and the prefix deleted afterwards. Yields (stack, store)."""
+    import dataclasses
+    import uuid
+
+    from ocpp_worker.config import Settings
+    from ocpp_worker.state.store import Store
+    from tests.conftest import delete_prefix
+
+    prefix = f"ocpptest-{uuid.uuid4().hex[:10]}:"
+    stack = Stack(prefix, log_dir, extra_env=extra_env)
+    store = Store.connect(dataclasses.replace(Settings.from_env(), key_prefix=prefix))
+    try:
+        stack.start_gateway()
+        stack.start_bridge()
+        for name in workers:
+            stack.start_worker(name)
+        yield stack, store
+    finally:
+        stack.stop()
+        delete_prefix(store, prefix)

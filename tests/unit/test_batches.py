@@ -3,33 +3,13 @@ the batch or however often the batch is delivered (real Redis, no broker)."""
 
 import dataclasses
 import json
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 
-from ocpp_worker.config import get_settings
 from ocpp_worker.handlers import HandlerCrashed, Incoming, handle, handle_batch, registry
 from ocpp_worker.state import transactions
 from ocpp_worker.state.store import Store
-from tests.conftest import delete_prefix
-
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-START = {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "2026-06-01T11:00:00Z"}
-
-
-@pytest.fixture
-def fresh():
-    prefix = f"ocpptest-batch-{uuid.uuid4().hex[:8]}:"
-    store = Store.connect(dataclasses.replace(get_settings(), key_prefix=prefix))
-    yield store
-    delete_prefix(store, prefix)
-
-
-def started(store: Store, cp_id: str) -> int:
-    frame = handle(store, Incoming(cp_id, f"s-{uuid.uuid4().hex[:6]}", "StartTransaction", START), NOW)
-    assert frame is not None
-    return int(json.loads(frame)[2]["transactionId"])
+from tests.support.handlers import NOW, start_transaction
 
 
 def meter(cp_id: str, tx_id: int, unique_id: str, frame_id: str, value: str = "1") -> Incoming:
@@ -43,7 +23,7 @@ def sent(store: Store) -> list[list]:
 
 
 def test_mixed_batch_each_frame_gets_its_own_single_answer(fresh, monkeypatch):
-    tx_a, tx_b = started(fresh, "A"), started(fresh, "B")
+    tx_a, tx_b = start_transaction(fresh, "A"), start_transaction(fresh, "B")
     original = registry.HANDLERS["MeterValues"]
 
     def crashes_for_c(ctx, req):
@@ -76,7 +56,7 @@ def test_mixed_batch_each_frame_gets_its_own_single_answer(fresh, monkeypatch):
 
 
 def test_redelivered_batch_has_no_second_effect_and_no_second_answer(fresh):
-    tx_id = started(fresh, "A")
+    tx_id = start_transaction(fresh, "A")
     batch = [meter("A", tx_id, f"m{n}", f"{n + 1}-0", value=str(n)) for n in range(10)]
     first = handle_batch(fresh, batch, NOW)
     again = handle_batch(fresh, batch, NOW)  # Celery redelivers the whole message
@@ -86,7 +66,7 @@ def test_redelivered_batch_has_no_second_effect_and_no_second_answer(fresh):
 
 
 def test_batch_of_a_worker_killed_half_way_is_finished_once(fresh):
-    tx_id = started(fresh, "A")
+    tx_id = start_transaction(fresh, "A")
     batch = [meter("A", tx_id, f"m{n}", f"{n + 1}-0", value=str(n)) for n in range(6)]
     handle_batch(fresh, batch[:3], NOW)  # the first half was committed, then the worker died
     for call in batch[3:]:  # ...holding the claims of the second half

@@ -1,36 +1,14 @@
 """One effect and one reply per (charger, message id), against the real Redis."""
 
-import dataclasses
 import json
 import threading
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 
-from ocpp_worker.config import get_settings
 from ocpp_worker.handlers import Incoming, handle
 from ocpp_worker.state import chargepoints, transactions
 from ocpp_worker.state.keys import Keys, charger_tag
-from ocpp_worker.state.store import Store
-from tests.conftest import delete_prefix
-
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-START = {"connectorId": 1, "idTag": "T", "meterStart": 100, "timestamp": "2026-06-01T11:00:00Z"}
-
-
-@pytest.fixture
-def fresh():
-    prefix = f"ocpptest-once-{uuid.uuid4().hex[:8]}:"
-    store = Store.connect(dataclasses.replace(get_settings(), key_prefix=prefix))
-    yield store
-    delete_prefix(store, prefix)
-
-
-def start(store: Store, cp_id: str) -> int:
-    frame = handle(store, Incoming(cp_id, f"s-{uuid.uuid4().hex[:6]}", "StartTransaction", START), NOW)
-    assert frame is not None
-    return int(json.loads(frame)[2]["transactionId"])
+from tests.support.handlers import NOW, start_transaction
 
 
 def meter(tx_id: int, value: str = "1") -> dict:
@@ -42,7 +20,7 @@ def meter(tx_id: int, value: str = "1") -> dict:
 
 
 def test_concurrent_duplicates_store_once_and_all_get_the_same_reply(fresh):
-    tx_id = start(fresh, "CP")
+    tx_id = start_transaction(fresh, "CP")
     outbox = fresh.keys.gateway_outbox("gw")
     replies: list[str | None] = []
     barrier = threading.Barrier(8)
@@ -64,7 +42,7 @@ def test_concurrent_duplicates_store_once_and_all_get_the_same_reply(fresh):
 
 
 def test_redelivery_of_an_answered_frame_sends_nothing(fresh):
-    tx_id = start(fresh, "CP")
+    tx_id = start_transaction(fresh, "CP")
     call = Incoming("CP", "m1", "MeterValues", meter(tx_id), gateway="gw", frame_id="7-0")
     assert handle(fresh, call, NOW) is not None
     assert handle(fresh, call, NOW) is None  # the same frame again (Celery redelivery)
@@ -73,7 +51,7 @@ def test_redelivery_of_an_answered_frame_sends_nothing(fresh):
 
 
 def test_redelivery_takes_over_the_claim_of_its_dead_first_run(fresh):
-    tx_id = start(fresh, "CP")
+    tx_id = start_transaction(fresh, "CP")
     call = Incoming("CP", "m2", "MeterValues", meter(tx_id), gateway="gw", frame_id="8-0")
     key = fresh.keys.reply_cache("CP", "m2")
     fresh.redis.set(key, "claim 8-0 deadbeef", px=60_000)  # the first run died holding it
@@ -82,7 +60,7 @@ def test_redelivery_takes_over_the_claim_of_its_dead_first_run(fresh):
 
 
 def test_meter_values_for_another_chargers_transaction_are_kept_apart(fresh):
-    victim_tx = start(fresh, "VICTIM")
+    victim_tx = start_transaction(fresh, "VICTIM")
     frame = handle(fresh, Incoming("ATTACKER", "m", "MeterValues", meter(victim_tx, "999")), NOW)
     assert frame is not None and json.loads(frame)[0] == 3  # answered per spec
     assert transactions.sample_count(fresh, victim_tx) == 0
@@ -91,7 +69,7 @@ def test_meter_values_for_another_chargers_transaction_are_kept_apart(fresh):
 
 
 def test_stop_with_foreign_transaction_data_leaves_the_transaction_alone(fresh):
-    victim_tx = start(fresh, "VICTIM")
+    victim_tx = start_transaction(fresh, "VICTIM")
     stop = {
         "transactionId": victim_tx,
         "meterStop": 5,

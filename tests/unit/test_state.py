@@ -2,26 +2,13 @@
 
 import dataclasses
 import json
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from ocpp_worker.config import get_settings
 from ocpp_worker.handlers import HandlerCrashed, Incoming, answer, handle
 from ocpp_worker.state import configuration, dead_letters, idtags, transactions
 from ocpp_worker.state.store import Store
-from tests.conftest import delete_prefix
-
-
-@pytest.fixture
-def fresh():
-    """A store on an empty prefix of its own."""
-    prefix = f"ocpptest-unit-{uuid.uuid4().hex[:8]}:"
-    store = Store.connect(dataclasses.replace(get_settings(), key_prefix=prefix))
-    yield store
-    delete_prefix(store, prefix)
-
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 START = {"connectorId": 1, "idTag": "T", "meterStart": 100, "timestamp": "2026-06-01T11:00:00Z"}
