@@ -25,6 +25,7 @@ from websockets.typing import Subprotocol
 from ocpp_worker import timeutil, transport
 from ocpp_worker.config import Settings
 from ocpp_worker.gateway import registry
+from ocpp_worker.gateway.inbound import InboundWriter
 from ocpp_worker.gateway.session import OutgoingCall, Session
 from ocpp_worker.protocol import frames, identity
 from ocpp_worker.state.keys import Keys
@@ -60,6 +61,7 @@ class Gateway:
                 settings.redis_url, decode_responses=True, max_connections=64, timeout=None
             )
         )
+        self.inbound = InboundWriter(self.redis, self.keys.inbound)
         self.sessions: dict[str, Session] = {}
         self.server: Server | None = None
 
@@ -185,12 +187,7 @@ class Gateway:
         entry = transport.ChargerFrame(
             session.cp_id, self.id, session.conn_id, text, answers=session.answered_action(text)
         )
-        await self.redis.xadd(
-            self.keys.inbound,
-            transport.encode_inbound(entry),
-            maxlen=transport.INBOUND_MAXLEN,
-            approximate=True,
-        )
+        await self.inbound.append(entry)
 
     async def _disconnected(self, session: Session) -> None:
         if self.sessions.get(session.cp_id) is session:
