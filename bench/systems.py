@@ -1,0 +1,419 @@
+"""The systems under test, the Redis they share, and the meter of their processes.
+
+* `Project`: the Procfile's commands, verbatim (gateway, bridge, the Celery worker,
+  the API, optionally Flower), started as ``scripts/run`` starts them (same
+  environment: PYTHONUNBUFFERED, API_GRACEFUL_TIMEOUT, .venv/bin first on PATH) but
+  each in its own process group with its output in a log file, on a private key
+  prefix and ports, and stopped by PID. Honcho is left out: it only multiplexes logs.
+* `Baseline`: ``python -m bench.baseline_server`` (one process).
+* `PrivateRedis`: a throwaway ``redis-server`` with the flags ``scripts/with-redis``
+  uses, so Redis's CPU is only ours (the shared 6379 serves other people's tests).
+* `Meter`: CPU seconds per component over a window (psutil, every process of the
+  component's tree) and peak RSS (sampled every 0.2 s).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def procfile(path: Path = ROOT / "Procfile") -> dict[str, str]:
+    """name → command, from the Procfile (what ``make run`` starts)."""
+    commands = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_-]+):\s*(.+)$", line.strip())
+        if match:
+            commands[match.group(1)] = match.group(2)
+    return commands
+
+
+class Process:
+    """One command in its own process group, output to a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.ps = psutil.Process(self.proc.pid)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
+
+    def wait(self, timeout: float) -> None:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.proc.wait(5)
+        self.signal(signal.SIGKILL)  # stragglers in the group (pool children)
+        self._log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def tree(self) -> list[psutil.Process]:
+        """The process and all its descendants now."""
+        try:
+            return [self.ps, *self.ps.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+
+def stop_all(processes: list[Process], timeout: float = 10) -> None:
+    for p in processes:
+        if p.alive():
+            p.signal(signal.SIGTERM)
+    for p in processes:
+        p.wait(timeout)
+
+
+def wait_until(check: Callable[[], bool], what: str, processes: list[Process], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        for p in processes:
+            if not p.alive():
+                raise RuntimeError(f"{p.name} died:\n{p.output()[-3000:]}")
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def http_ok(url: str, any_status: bool = False) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return bool(r.status == 200)
+    except urllib.error.HTTPError:
+        return any_status
+    except OSError:
+        return False
+
+
+# -- Redis ------------------------------------------------------------------------
+
+
+class PrivateRedis:
+    """A throwaway redis-server on a free port (or, with `addr`, an existing Redis:
+    then its CPU is read from INFO and includes anybody else's load)."""
+
+    def __init__(self, log_dir: Path, addr: str | None = None) -> None:
+        self.process: Process | None = None
+        if not addr and shutil.which("redis-server") is None:
+            addr = os.environ.get("REDIS_ADDR") or "localhost:6379"
+            print(f"no redis-server binary: using the Redis at {addr} (its CPU includes others' load)")
+        if addr:
+            host, _, port = addr.rpartition(":")
+            self.host, self.port = host or "127.0.0.1", int(port or 6379)
+        else:
+            binary = str(shutil.which("redis-server"))
+            self.host, self.port = "127.0.0.1", free_port()
+            args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            args += ["--appendonly", "no", "--loglevel", "warning", "--maxclients", "10000"]
+            self.process = Process("redis", args, dict(os.environ), log_dir)
+        self.client = redis.Redis(host=self.host, port=self.port, decode_responses=True)
+        wait_until(self._pings, "redis", [self.process] if self.process else [], 10)
+
+    @property
+    def addr(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _pings(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    def version(self) -> str:
+        return str(self.client.info("server").get("redis_version", "?"))
+
+    def cpu_seconds(self) -> float:
+        info = self.client.info("cpu")
+        return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+    def delete_prefix(self, prefix: str) -> int:
+        deleted = 0
+        batch: list[str] = []
+        for key in self.client.scan_iter(match=f"{prefix}*", count=2000):
+            batch.append(key)
+            if len(batch) >= 2000:
+                deleted += int(self.client.unlink(*batch))
+                batch = []
+        if batch:
+            deleted += int(self.client.unlink(*batch))
+        return deleted
+
+    def stop(self) -> None:
+        self.client.close()
+        if self.process is not None:
+            stop_all([self.process])
+
+
+# -- systems ----------------------------------------------------------------------
+
+Components = dict[str, Callable[[], list[psutil.Process]]]
+
+
+class System:
+    label: str
+    kind: str  # "project" | "baseline"
+    url: str
+    processes: list[Process]
+
+    def components(self) -> Components:
+        raise NotImplementedError
+
+    def rss_of(self, name: str) -> int:
+        return sum(_rss(p) for p in self.components()[name]())
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+
+def _rss(p: psutil.Process) -> int:
+    try:
+        return int(p.memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
+class Project(System):
+    kind = "project"
+
+    def __init__(
+        self,
+        redis_server: PrivateRedis,
+        log_dir: Path,
+        *,
+        flower: bool = True,
+        workers: int = 1,
+        concurrency: int | None = None,
+        label: str = "project",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.label = label
+        self.redis = redis_server
+        self.prefix = f"bench-{uuid.uuid4().hex[:8]}:"
+        self.ws_port, self.http_port, self.flower_port = free_port(), free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "OCPP_", "API_"))}
+        env.update(
+            {
+                "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+                "PYTHONUNBUFFERED": "1",
+                "API_GRACEFUL_TIMEOUT": "4",
+                "REDIS_ADDR": redis_server.addr,
+                "OCPP_KEY_PREFIX": self.prefix,
+                "OCPP_WS_HOST": "127.0.0.1",
+                "OCPP_WS_PORT": str(self.ws_port),
+                "HTTP_PORT": str(self.http_port),
+                "FLOWER_PORT": str(self.flower_port),
+                "FLOWER_ADDRESS": "127.0.0.1",
+                "OCPP_ACCEPT_UNKNOWN_IDTAGS": "1",
+                **(extra_env or {}),
+            }
+        )
+        commands = procfile()
+        wanted = ["gateway", "bridge", "worker", "api"] + (["flower"] if flower else [])
+        self.processes = []
+        self.workers: list[Process] = []
+        self.log_dir = log_dir
+        try:
+            for name in wanted:
+                for n in range(workers if name == "worker" else 1):
+                    command = commands[name]
+                    if name == "worker" and workers > 1:
+                        command += f" -n worker{n + 1}@%h"
+                    if name == "worker" and concurrency:
+                        command += f" -c {concurrency}"
+                    pname = f"worker{n + 1}" if name == "worker" and workers > 1 else name
+                    process = Process(pname, ["/bin/sh", "-c", f"exec {command}"], env, log_dir)
+                    self.processes.append(process)
+                    if name == "worker":
+                        self.workers.append(process)
+            by_name = {p.name: p for p in self.processes}
+            wait_until(lambda: http_ok(f"http://127.0.0.1:{self.ws_port}/healthz"), "gateway", self.processes)
+            for w in self.workers:
+                wait_until(lambda w=w: " ready." in w.output(), f"{w.name} ready", self.processes)  # type: ignore[misc]
+            wait_until(self._bridge_reading, "bridge", self.processes)
+            wait_until(
+                lambda: http_ok(f"http://127.0.0.1:{self.http_port}/health", any_status=True),
+                "api",
+                self.processes,
+            )
+            if "flower" in by_name:
+                wait_until(lambda: port_open(self.flower_port), "flower", self.processes)
+        except BaseException:
+            self.stop()
+            raise
+        self.url = f"ws://127.0.0.1:{self.ws_port}/ocpp"
+        self._by_name = by_name
+
+    def _bridge_reading(self) -> bool:
+        """The bridge logs 'reading <stream>' before its first XREADGROUP (a blocked
+        XREADGROUP on an empty stream does not make it a consumer yet in Redis 7.0)."""
+        bridge = next(p for p in self.processes if p.name == "bridge")
+        if " reading " in bridge.output():
+            return True
+        try:
+            consumers = self.redis.client.xinfo_consumers(f"{self.prefix}server:inbound", "bridges")
+        except redis.RedisError:
+            return False
+        return len(consumers) > 0
+
+    def components(self) -> Components:
+        def one(name: str) -> Callable[[], list[psutil.Process]]:
+            return lambda: self._by_name[name].tree()
+
+        comps: Components = {"gateway": one("gateway"), "bridge": one("bridge")}
+        comps["worker-main"] = lambda: [w.ps for w in self.workers]
+        comps["worker-pool"] = lambda: [c for w in self.workers for c in w.tree()[1:]]
+        comps["api"] = one("api")
+        if "flower" in self._by_name:
+            comps["flower"] = one("flower")
+        return comps
+
+    def stop(self) -> None:
+        stop_all(self.processes)
+        self.redis.delete_prefix(self.prefix)
+
+
+class Baseline(System):
+    kind = "baseline"
+
+    def __init__(self, redis_server: PrivateRedis, log_dir: Path, label: str = "baseline") -> None:
+        self.label = label
+        self.redis = redis_server
+        self.prefix = f"bench-base-{uuid.uuid4().hex[:8]}:"
+        self.port = free_port()
+        env = dict(os.environ)
+        env.update({"PYTHONUNBUFFERED": "1", "OCPP_ACCEPT_UNKNOWN_IDTAGS": "1"})
+        args = [sys.executable, "-m", "bench.baseline_server", "--port", str(self.port)]
+        args += ["--redis", redis_server.addr, "--prefix", self.prefix]
+        self.server = Process("baseline", args, env, log_dir)
+        self.processes = [self.server]
+        try:
+            wait_until(lambda: port_open(self.port), "baseline server", self.processes)
+        except BaseException:
+            self.stop()
+            raise
+        self.url = f"ws://127.0.0.1:{self.port}"
+
+    def components(self) -> Components:
+        return {"baseline": self.server.tree}
+
+    def stop(self) -> None:
+        stop_all(self.processes)
+        self.redis.delete_prefix(self.prefix)
+
+
+# -- metering ---------------------------------------------------------------------
+
+
+def _cpu(p: psutil.Process) -> float:
+    try:
+        t = p.cpu_times()
+        return float(t.user + t.system)
+    except psutil.Error:
+        return 0.0
+
+
+class Meter:
+    """CPU per component between two snapshots; peak RSS per component while running."""
+
+    def __init__(self, components: Components, redis_server: PrivateRedis | None) -> None:
+        self.components = dict(components)
+        self.redis = redis_server
+        if redis_server is not None and redis_server.process is not None:
+            self.components["redis"] = lambda: [redis_server.process.ps]  # type: ignore[union-attr]
+        self.peak_rss: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True, name="rss-sampler")
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            for name, resolve in list(self.components.items()):
+                rss = sum(_rss(p) for p in resolve())
+                if rss > self.peak_rss.get(name, 0):
+                    self.peak_rss[name] = rss
+
+    def reset_peaks(self) -> None:
+        self.peak_rss = {}
+
+    def snapshot(self) -> dict[str, Any]:
+        snap: dict[str, Any] = {"t": time.time()}
+        for name, resolve in self.components.items():
+            snap[name] = {p.pid: _cpu(p) for p in resolve()}
+        if self.redis is not None and self.redis.process is None:
+            snap["redis*"] = self.redis.cpu_seconds()
+        return snap
+
+    @staticmethod
+    def cpu_between(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
+        """CPU seconds per component from snapshot a to b (a process born in between
+        counts from zero; one that died in between is lost)."""
+        out: dict[str, float] = {}
+        for name, after in b.items():
+            if name == "t":
+                continue
+            if name == "redis*":
+                out["redis"] = after - a.get(name, after)
+                continue
+            before = a.get(name, {})
+            out[name] = sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
+        return out
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+
+def process_cpu(pids: list[int]) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            out[pid] = _cpu(psutil.Process(pid))
+    return out
