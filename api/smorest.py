@@ -39,7 +39,8 @@ SPEC = {
     "openapi_version": "3.0.3",
     "info": {
         "description": 'Every response is {"success": bool, "message": str, "data": ...}. '
-        "Send Authorization: Bearer <API_TOKEN> when the server has a token."
+        "Send Authorization: Bearer <API_TOKEN> when the server has a token; "
+        "GET /health and this document need none."
     },
     "security": [{"bearer": []}],
 }

@@ -6,7 +6,8 @@ from flask import Response, jsonify
 
 from api.smorest import Blueprint, openapi_document
 
-bp = Blueprint("openapi", __name__, description="This document")
+# Tools read the document before they hold a token.
+bp = Blueprint("openapi", __name__, description="This document", public=True)
 
 
 @bp.get("/api/v1/openapi.json")

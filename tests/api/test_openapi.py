@@ -79,6 +79,24 @@ def test_operations_carry_schemas_parameters_and_error_statuses(api):
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
+def test_only_health_and_the_document_need_no_token(api):
+    paths = document_of(api)["paths"]
+    public = {
+        (path, method)
+        for path, item in paths.items()
+        for method, operation in item.items()
+        if method != "parameters" and operation.get("security") == []
+    }
+    assert public == {("/health", "get"), ("/api/v1/openapi.json", "get")}
+    for path, method in public:
+        assert "401" not in paths[path][method]["responses"]
+    assert document_of(api)["security"] == [{"bearer": []}]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method != "parameters" and (path, method) not in public:
+                assert "401" in operation["responses"], (path, method)
+
+
 def test_document_is_built_from_the_app_it_describes(api, store):
     """Each app serves the document of its own routes: here, its own charger-id rule
     (blueprints are shared by every app, their documents are not)."""
