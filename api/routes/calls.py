@@ -11,6 +11,7 @@ from api.errors import CALL_ERRORS
 from api.schemas.chargepoints import AvailabilityBody, ResetBody, TriggerBody, UnlockBody
 from api.schemas.common import OcppPayload, StatusSchema
 from api.smorest import Blueprint
+from ocpp_worker.protocol.actions import CSMS_INITIATED
 
 bp = Blueprint(
     "calls",
@@ -19,8 +20,15 @@ bp = Blueprint(
     description="OCPP calls to a connected charger; each waits for its answer (OCPP_CALL_TIMEOUT)",
 )
 
+ACTION = {
+    "in": "path",
+    "name": "action",
+    "description": "an action the central system sends in OCPP 1.6 (any other: 404)",
+    "schema": {"type": "string", "enum": sorted(CSMS_INITIATED)},
+}
 
-@bp.post("/<charger:cp_id>/call/<action>")
+
+@bp.post("/<charger:cp_id>/call/<action>", parameters=[ACTION])
 @bp.arguments(OcppPayload)
 @bp.response(200)
 @bp.errors(*CALL_ERRORS)

@@ -8,6 +8,7 @@ import re
 from openapi_spec_validator import validate
 
 from api import create_app
+from ocpp_worker.protocol.actions import CSMS_INITIATED
 from ocpp_worker.state.store import Store
 
 
@@ -95,6 +96,18 @@ def test_only_health_and_the_document_need_no_token(api):
         for method, operation in item.items():
             if method != "parameters" and (path, method) not in public:
                 assert "401" in operation["responses"], (path, method)
+
+
+def test_call_route_lists_the_actions_a_central_system_sends(api):
+    [action] = [
+        p
+        for p in document_of(api)["paths"]["/api/v1/chargepoints/{cp_id}/call/{action}"]["parameters"]
+        if p["name"] == "action"
+    ]
+    assert action["in"] == "path" and action["required"] is True
+    assert set(action["schema"]["enum"]) == CSMS_INITIATED
+    assert {"Reset", "DataTransfer", "ExtendedTriggerMessage"} <= CSMS_INITIATED
+    assert "BootNotification" not in action["schema"]["enum"]
 
 
 def test_document_is_built_from_the_app_it_describes(api, store):
