@@ -8,7 +8,7 @@ from marshmallow import Schema
 
 from api.context import send
 from api.errors import CALL_ERRORS
-from api.schemas.chargepoints import AvailabilityBody, ResetBody, TriggerBody, UnlockBody
+from api.schemas.calls import AvailabilityBody, ResetBody, TriggerBody, UnlockBody
 from api.schemas.common import OcppPayload, StatusSchema
 from api.smorest import Blueprint
 from ocpp_worker.protocol.actions import CSMS_INITIATED

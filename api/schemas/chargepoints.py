@@ -1,19 +1,11 @@
-"""Charge points, their connectors, the connected-charger registry, triggers, resets."""
+"""Charge points, their connectors, the connected-charger registry."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import Body, PageArgs, SampledValueSchema, iso_timestamp
+from api.schemas.common import PageArgs, SampledValueSchema, iso_timestamp
 
-TRIGGERABLE = (
-    "BootNotification",
-    "DiagnosticsStatusNotification",
-    "FirmwareStatusNotification",
-    "Heartbeat",
-    "MeterValues",
-    "StatusNotification",
-)
 CP_ID = validate.Length(1, 48)  # OCPP-J: the charge point identity is at most 48 characters
 
 
@@ -65,21 +57,3 @@ class ChargePointListArgs(PageArgs):
     connected = fields.Boolean(
         metadata={"description": "only connected (true) or disconnected (false) chargers"}
     )
-
-
-class TriggerBody(Body):
-    requestedMessage = fields.String(required=True, validate=validate.OneOf(TRIGGERABLE))
-    connectorId = fields.Integer(validate=validate.Range(min=0))
-
-
-class ResetBody(Body):
-    type = fields.String(required=True, validate=validate.OneOf(("Soft", "Hard")))
-
-
-class UnlockBody(Body):
-    connectorId = fields.Integer(required=True, validate=validate.Range(min=1))
-
-
-class AvailabilityBody(Body):
-    connectorId = fields.Integer(required=True, validate=validate.Range(min=0))
-    type = fields.String(required=True, validate=validate.OneOf(("Inoperative", "Operative")))

@@ -42,6 +42,7 @@ async def test_trigger_status_notification_for_a_connector(api, chargers, cp_id)
     [
         {},
         {"requestedMessage": "Coffee"},
+        {"requestedMessage": "LogStatusNotification"},  # ExtendedTriggerMessage only
         {"requestedMessage": "Heartbeat", "connectorId": "one"},
         {"requestedMessage": "Heartbeat", "connectorId": -1},
         {"requestedMessage": "Heartbeat", "extra": 1},

@@ -110,6 +110,20 @@ def test_call_route_lists_the_actions_a_central_system_sends(api):
     assert "BootNotification" not in action["schema"]["enum"]
 
 
+def test_call_bodies_allow_the_values_of_ocpp_1_6(api):
+    schemas = document_of(api)["components"]["schemas"]
+    assert set(schemas["TriggerBody"]["properties"]["requestedMessage"]["enum"]) == {
+        "BootNotification",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "MeterValues",
+        "StatusNotification",
+    }  # not the security extension's, which only ExtendedTriggerMessage may ask for
+    assert set(schemas["ResetBody"]["properties"]["type"]["enum"]) == {"Hard", "Soft"}
+    assert set(schemas["AvailabilityBody"]["properties"]["type"]["enum"]) == {"Inoperative", "Operative"}
+
+
 def test_document_is_built_from_the_app_it_describes(api, store):
     """Each app serves the document of its own routes: here, its own charger-id rule
     (blueprints are shared by every app, their documents are not)."""
