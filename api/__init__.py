@@ -10,7 +10,6 @@ OpenAPI document) to our conventions, `api.bodies` reads request bodies safely,
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,8 +24,6 @@ from ocpp_worker.celery_app import app as celery_app
 from ocpp_worker.config import Settings, get_settings
 from ocpp_worker.state.store import Store
 
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
 
 def create_app(
     settings: Settings | None = None,
@@ -36,23 +33,24 @@ def create_app(
 ) -> Flask:
     """Build the API on a store (default: a new one from the settings).
 
-    `config` overrides Flask settings, API_TOKEN and MAX_CONTENT_LENGTH included
-    (default: the environment's).
+    `settings` (default: the store's, else the environment's) give the token
+    (`api_token`), the body limit (`api_max_body_bytes`) and the charger-id rule;
+    `config` overrides Flask settings, API_TOKEN and MAX_CONTENT_LENGTH included.
     """
+    settings = settings or (store.settings if store is not None else get_settings())
     app = Flask(__name__, static_folder=None)
-    app.config["API_TOKEN"] = os.environ.get("API_TOKEN") or None
+    app.config["API_TOKEN"] = settings.api_token
     # Bodies are small JSON documents; Werkzeug refuses to read a larger one (413).
-    app.config["MAX_CONTENT_LENGTH"] = int(os.environ.get("API_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES)
+    app.config["MAX_CONTENT_LENGTH"] = settings.api_max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if config:
         app.config.update(config)
-    store = store or Store.connect(settings or get_settings())
-    app.extensions["ocpp"] = Services(store=store, celery=celery or celery_app)
+    app.extensions["ocpp"] = Services(store=store or Store.connect(settings), celery=celery or celery_app)
     errors.register(app)
     auth.register(app)
     api = Api(app)
     # Before the routes that use it: the API addresses exactly the ids the gateway accepts.
-    converter = charger_id_converter(store.settings.charger_id_pattern)
+    converter = charger_id_converter(settings.charger_id_pattern)
     app.url_map.converters["charger"] = converter
     api.register_converter(converter, lambda found: dict(found.schema))
     for blueprint in blueprints():

@@ -10,6 +10,7 @@ import pytest
 
 from api import create_app
 from api.bodies import MAX_DEPTH, _depth
+from ocpp_worker.config import Settings
 from tests.api.conftest import Api, data_of_400, envelope_of, ok, post_raw
 
 NOBODY = "never-connected-charger"
@@ -119,9 +120,9 @@ def test_chunked_body_is_not_read_past_max_content_length(api, size, status):
     assert stream.tell() <= 1024 * 1024 + 1
 
 
-def test_body_limit_comes_from_the_environment(store, monkeypatch):
+def test_body_limit_comes_from_the_environment_through_the_settings(store, monkeypatch):
     monkeypatch.setenv("API_MAX_BODY_BYTES", "64")
-    small = Api(create_app(store=store, config={"API_TOKEN": None}))
+    small = Api(create_app(settings=Settings.from_env(), store=store, config={"API_TOKEN": None}))
     url = "/api/v1/idtags/SMALL-BODY"
     too_big = json.dumps({"status": "Accepted", "parentIdTag": "P" * 40})
     assert len(too_big) > 64

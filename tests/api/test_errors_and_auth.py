@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
@@ -95,3 +96,13 @@ def test_openapi_document_needs_no_token_as_it_says(token_app, headers):
     operation = document["paths"]["/api/v1/openapi.json"]["get"]
     assert operation["security"] == [] and "401" not in operation["responses"]
     assert TOKEN not in response.get_data(as_text=True)
+
+
+def test_token_comes_from_the_settings_and_config_overrides_it(store):
+    settings = dataclasses.replace(store.settings, api_token=TOKEN)
+    client = Api(create_app(settings=settings, store=store))
+    envelope_of(client.request("GET", "/api/v1/idtags"), 401)
+    ok(client.request("GET", "/api/v1/idtags", headers={"Authorization": f"Bearer {TOKEN}"}))
+    assert Settings.from_env({"API_TOKEN": TOKEN}).api_token == TOKEN
+    opened = Api(create_app(settings=settings, store=store, config={"API_TOKEN": None}))
+    ok(opened.request("GET", "/api/v1/idtags"))
