@@ -49,6 +49,7 @@ class Bridge:
         self.keys = store.keys
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._last_claim = 0.0
+        self._own_pending = False
         # A frame another bridge has held this long unacknowledged is taken to be orphaned.
         self.claim_idle_ms = store.settings.bridge_claim_idle_ms
         self.claim_every_s = min(5.0, self.claim_idle_ms / 2000)
@@ -69,6 +70,7 @@ class Bridge:
                 self.step(block_ms=1000)
             except OUTAGES as exc:
                 log.warning("Redis unavailable (%s); retrying in 1 s", exc)
+                self._own_pending = True  # what this bridge read but did not hand on
                 stop.wait(1)
             except redis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
@@ -78,7 +80,13 @@ class Bridge:
     def step(self, block_ms: int = 1000) -> int:
         """Handle one batch (claimed or new); returns how many entries were handled."""
         entries: list[tuple[str, dict[str, str]]] = []
-        if time.monotonic() - self._last_claim > self.claim_every_s:
+        if self._own_pending:
+            # after an outage, first the entries this bridge left pending: at once, not
+            # after another bridge's claim timeout
+            reply = self.store.redis.xreadgroup(GROUP, self.name, {self.keys.inbound: "0"}, count=BATCH)
+            entries = [e for e in (reply[0][1] if reply else []) if e[1]]
+            self._own_pending = bool(entries)
+        if not entries and time.monotonic() - self._last_claim > self.claim_every_s:
             self._last_claim = time.monotonic()
             claimed = self.store.redis.xautoclaim(
                 self.keys.inbound, GROUP, self.name, self.claim_idle_ms, "0-0", count=BATCH
