@@ -85,16 +85,18 @@ class Client:
         self.chargers = [Charger(cp, pos, seen) for cp, pos in zip(cp_ids, positions, strict=True)]
         self.deflate = deflate
 
-    async def call(self, ch: Charger, built: tuple[str, str, str]) -> tuple[str | None, float]:
+    async def call(
+        self, ch: Charger, built: tuple[str, str, str], timeout: float = REPLY_TIMEOUT_S
+    ) -> tuple[str | None, float]:
         """Send one CALL and wait for its answer: (error or None, time of the answer)."""
         action, uid, frame = built
         try:
-            async with asyncio.timeout(REPLY_TIMEOUT_S):
+            async with asyncio.timeout(timeout):
                 await ch.ws.send(frame)
                 reply = await ch.ws.recv()
         except TimeoutError:
             ch.dead = True
-            return f"{action}: no answer within {REPLY_TIMEOUT_S:g} s", time.time()
+            return f"{action}: no answer within {timeout:g} s", time.time()
         except Exception as exc:
             ch.dead = True
             return f"{action}: connection {type(exc).__name__}: {exc}"[:200], time.time()
@@ -105,10 +107,13 @@ class Client:
 
     # -- connect and boot ------------------------------------------------------
     async def connect(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Connect and boot every charger (all at once from `start_at` in a storm,
-        else `concurrency` at a time); open a transaction for those whose cycle
-        starts inside one. A refused or timed-out connect is retried after 1 s, as a
-        charger would, until `deadline_s`."""
+        """Connect and boot every charger, all at once from `start_at` in a storm, else
+        `concurrency` at a time; open a transaction for those whose cycle starts
+        inside one. Without `boot`, only connect (the chargers must be known already,
+        or the gateway closes them after OCPP_BOOT_DEADLINE_S).
+        A refused or timed-out connect is retried after 1 s, as a
+        charger would, until `deadline_s`; a BootNotification waits `reply_timeout_s`
+        for its answer."""
         from websockets.asyncio.client import connect
 
         start_at: float = args["start_at"]
@@ -134,7 +139,11 @@ class Client:
                             max_queue=4,
                             ping_interval=None,
                         )
-                        error, at = await self.call(ch, ch.boot())
+                        if args.get("boot", True):
+                            timeout = args.get("reply_timeout_s", REPLY_TIMEOUT_S)
+                            error, at = await self.call(ch, ch.boot(), timeout)
+                        else:
+                            error, at = None, time.time()
                     break
                 except Exception as exc:
                     attempts[f"failed {type(exc).__name__}"] += 1
@@ -148,7 +157,7 @@ class Client:
                 return
             accepted_at.append(at)
             tally.record(at - start_at)
-            if ch.pos >= FIRST_WITH_TRANSACTION:
+            if ch.pos >= FIRST_WITH_TRANSACTION and args.get("boot", True):
                 error, _ = await self.call(ch, ch.start_transaction())
                 if error:
                     tally.error("setup " + error)

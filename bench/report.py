@@ -102,6 +102,7 @@ def load_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
                 fmt(stat(rs, "cpu_total_us_per_msg"), 0),
                 fmt(stat(rs, "loadgen.us_per_msg"), 0),
                 fmt(stat(rs, "loadgen.max_process_util"), 2),
+                fmt(stat(rs, "other_cores"), 2),
                 str(sum(r.get("errors", 0) + r.get("setup_errors", 0) for r in rs)),
             ]
         )
@@ -116,7 +117,8 @@ def load_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
         "p50 ms",
         "p90 ms",
     ]
-    headers += ["p99 ms", "max ms", "server µs/msg", "loadgen µs/msg", "loadgen max core", "errors"]
+    headers += ["p99 ms", "max ms", "server µs/msg", "loadgen µs/msg", "loadgen max core", "others' cores"]
+    headers += ["errors"]
     return table(headers, rows)
 
 
@@ -181,6 +183,33 @@ def ratio_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
     headers = ["scenario", "phase", "system", "throughput ÷ baseline", "p50 ÷ baseline", "p99 ÷ baseline"]
     headers += ["boot-storm time ÷ baseline", "server CPU/msg ÷ baseline"]
     return table(headers, rows)
+
+
+def variant_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
+    """Other configurations of the project against the project as shipped, run by run."""
+    rows = []
+    for sc, phase, system in sorted(g):
+        if system in ("project", "baseline") or (sc, phase, "project") not in g:
+            continue
+        if g[(sc, phase, system)][0].get("mode") not in ("closed", "open"):
+            continue
+
+        def ratio(metric: Callable[[Record], Any], s: str = system, p: str = phase, c: str = sc) -> str:
+            return fmt(paired_ratios(g, c, p, s, "project", metric), 2, "x")
+
+        rows.append(
+            [
+                sc,
+                phase,
+                system,
+                ratio(lambda r: r.get("throughput_per_s")),
+                ratio(lambda r: get(r, "latency_ms.p50")),
+                ratio(lambda r: get(r, "latency_ms.p99")),
+                ratio(lambda r: r.get("cpu_total_us_per_msg")),
+            ]
+        )
+    headers = ["scenario", "phase", "configuration", "throughput ÷ project", "p50 ÷ project", "p99 ÷ project"]
+    return table([*headers, "server CPU/msg ÷ project"], rows)
 
 
 def component_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
@@ -249,6 +278,8 @@ def connections_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
             hb = g.get((sc, "heartbeats", system), [])
             rows.append(
                 [
+                    sc,
+                    "yes" if rs[0].get("deflate") else "no",
                     system,
                     str(len(rs)),
                     fmt(stat(rs, "connections"), 0),
@@ -268,10 +299,12 @@ def connections_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
                 ]
             )
     headers = [
+        "scenario",
+        "deflate",
         "system",
         "runs",
         "connections",
-        "boot all",
+        "all connected after",
         "RSS before",
         "RSS after",
         "RSS/connection (added)",
@@ -364,10 +397,17 @@ def targets(g: dict[tuple[str, str, str], list[Record]]) -> str:
         fmt(t, 1, " s"),
         None if t is None else bool(all_ok and t[0] <= 15),
     )
-    rs = g.get(("connections", "connections", "project"), [])
-    kb, n = stat(rs, "rss_per_connection_kb"), stat(rs, "connections")
-    measured = f"{fmt(kb, 1, ' KB')} at {fmt(n, 0)} connections"
-    add("20,000 connections on one gateway ≤ 25 KB RSS each", measured, None if kb is None else kb[0] <= 25)
+    for sc, how in (("connections", "permessage-deflate"), ("connections-plain", "no compression")):
+        rs = g.get((sc, "connections", "project"), [])
+        if not rs:
+            continue
+        kb, n = stat(rs, "rss_per_connection_kb"), stat(rs, "connections")
+        measured = f"{fmt(kb, 1, ' KB')} at {fmt(n, 0)} connections ({how})"
+        add(
+            "20,000 connections on one gateway ≤ 25 KB RSS each",
+            measured,
+            None if kb is None else kb[0] <= 25,
+        )
     return table(["target", "measured (median [min-max])", ""], rows)
 
 
@@ -376,6 +416,9 @@ def markdown(records: list[Record], plot_path: str | None = None) -> str:
     parts = ["#### Targets", targets(g)]
     if any(k[2] == "baseline" for k in g):
         parts += ["#### Project ÷ baseline (per-run ratios: median [min-max])", ratio_table(g)]
+    vt = variant_table(g)
+    if vt.count("\n") > 1:
+        parts += ["#### Other configurations ÷ the project as shipped (per-run ratios)", vt]
     parts += ["#### Load", load_table(g), "#### CPU per answered CALL, µs, by component", component_table(g)]
     sized = sizing(g)
     if sized:
@@ -446,6 +489,10 @@ def print_table(records: list[Record]) -> None:
     if any(k[2] == "baseline" for k in g):
         print("\nproject ÷ baseline, run by run")
         print(ratio_table(g))
+    vt = variant_table(g)
+    if vt.count("\n") > 1:
+        print("\nother configurations ÷ project, run by run")
+        print(vt)
     print("\nCPU µs per answered CALL")
     print(component_table(g))
     bt, ct = boot_table(g), connections_table(g)

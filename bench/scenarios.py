@@ -56,7 +56,8 @@ class Scenario:
     systems: list[SystemSpec]
     phases: list[Phase] = field(default_factory=list)
     storm: bool = False  # connect and boot every charger at once, and time it
-    connect_only: bool = False  # measure the gateway's RSS per connection
+    connect_only: bool = False  # known chargers reconnect without booting; RSS per connection
+    deflate: bool | None = None  # permessage-deflate offered by the chargers (None: the CLI's choice)
     runs: int | None = None  # overrides --runs
 
 
@@ -65,7 +66,7 @@ def build(args: Any) -> list[Scenario]:
     w, d = args.warmup, args.duration
     if args.quick:
         return [Scenario("closed100", 100, [PROJECT, BASELINE], [Phase("closed", None, w, d)])]
-    names = args.scenario or ["closed100", "load1000", "workers", "storm", "connections"]
+    names = args.scenario or ["closed100", "load1000", "storm", "connections", "connections-plain"]
     out = []
     for name in names:
         if name == "closed100":
@@ -73,12 +74,17 @@ def build(args: Any) -> list[Scenario]:
                 Scenario(name, 100, [PROJECT, PROJECT_NO_FLOWER, BASELINE], [Phase("closed", None, w, d)])
             )
         elif name == "load1000":
+            # every system: the closed loop; project, baseline and project without Flower:
+            # 300 and 1,000/s (the targets); project and baseline: the other rates
             phases = [Phase("closed", None, w, d)]
             for rate in args.rates:
-                main = rate in (300, 1000)
-                only = () if main else (PROJECT.label, BASELINE.label)
+                if rate in (300, 1000):
+                    only: tuple[str, ...] = (PROJECT.label, PROJECT_NO_FLOWER.label, BASELINE.label)
+                else:
+                    only = (PROJECT.label, BASELINE.label)
                 phases.append(Phase(f"open{rate:g}", float(rate), w, d, only=only))
-            out.append(Scenario(name, args.chargers or 1000, [PROJECT, PROJECT_NO_FLOWER, BASELINE], phases))
+            systems = [PROJECT, PROJECT_NO_FLOWER, PROJECT_2_WORKERS, BASELINE]
+            out.append(Scenario(name, args.chargers or 1000, systems, phases))
         elif name == "workers":
             out.append(
                 Scenario(
@@ -87,11 +93,13 @@ def build(args: Any) -> list[Scenario]:
             )
         elif name == "storm":
             out.append(Scenario(name, args.storm_chargers, [PROJECT, BASELINE], storm=True))
-        elif name == "connections":
+        elif name in ("connections", "connections-plain"):
             n = args.connections
             hb = Phase("heartbeats", n * AVERAGE_RATE, w, max(d, 10), mix="heartbeat")
             systems = [PROJECT, BASELINE] if args.connections_baseline else [PROJECT]
-            out.append(Scenario(name, n, systems, [hb], connect_only=True, runs=args.connections_runs))
+            deflate = name == "connections"
+            runs = args.connections_runs
+            out.append(Scenario(name, n, systems, [hb], connect_only=True, runs=runs, deflate=deflate))
         else:
             raise SystemExit(f"unknown scenario {name!r}")
     return out
@@ -157,6 +165,7 @@ class Runner:
         system = self.start(spec, log_dir)
         meter = Meter(system.components(), self.redis)
         lg: LoadGenerator | None = None
+        deflate = (not self.args.no_deflate) if sc.deflate is None else sc.deflate
         base = {
             "scenario": sc.name,
             "system": spec.label,
@@ -166,7 +175,7 @@ class Runner:
             "run": run,
             "chargers": sc.chargers,
             "client_processes": self.args.clients,
-            "deflate": not self.args.no_deflate,
+            "deflate": deflate,
         }
         try:
             tag = f"{random.randrange(16**6):06x}"
@@ -174,17 +183,26 @@ class Runner:
             front = "gateway" if spec.kind == "project" else "baseline"
             time.sleep(1)  # let the processes settle after start-up
             rss_before = system.rss_of(front)
-            lg = LoadGenerator(system.url, ids, self.args.clients, deflate=not self.args.no_deflate)
+            if sc.connect_only and isinstance(system, Project):
+                system.mark_booted(ids)  # known chargers: the gateway's boot deadline spares them
+            lg = LoadGenerator(system.url, ids, self.args.clients, deflate=deflate)
             lg.send("ready", {})
             lg.collect(120)
             start_at = time.time() + 0.5
-            deadline = 60.0 if sc.storm else max(60.0, sc.chargers / 100)
+            deadline = 60.0 if sc.storm else max(60.0, sc.chargers / 50)
+            reply_timeout = 120.0 if sc.storm or sc.chargers > 2000 else 30.0
             s0, c0 = meter.snapshot(), process_cpu(lg.pids)
             lg.send(
                 "connect",
-                {"start_at": start_at, "deadline_s": deadline, "concurrency": 0 if sc.storm else 200},
+                {
+                    "start_at": start_at,
+                    "deadline_s": deadline,
+                    "concurrency": 0 if sc.storm else 200,
+                    "boot": not sc.connect_only,
+                    "reply_timeout_s": reply_timeout,
+                },
             )
-            setup = merge(lg.collect(deadline + 120))
+            setup = merge(lg.collect(deadline + reply_timeout + 120))
             s1, c1 = meter.snapshot(), process_cpu(lg.pids)
             time_to_all = (setup["last_accepted"] - start_at) if setup.get("last_accepted") else None
             boot = {
@@ -290,7 +308,15 @@ class Runner:
         per_msg = {k: v / messages * 1e6 for k, v in cpu.items()} if messages else {}
         lg_each = [c1.get(pid, 0.0) - c0.get(pid, 0.0) for pid in c0]
         server_total = sum(cpu.values())
+        commands = Meter.commands_between(s0, s1)
+        machine = (s1["machine"] - s0["machine"]) / seconds if seconds > 0 else 0.0
         return {
+            # every core's busy time on the machine, and what of it was neither the system
+            # under test nor the load generator (other people's tests: noise to report)
+            "machine_busy_cores": machine,
+            # Redis commands per answered CALL, by command (the private Redis: only ours)
+            "redis_commands_per_msg": {k: v / messages for k, v in commands.items()} if messages else {},
+            "other_cores": machine - (server_total + sum(lg_each)) / seconds if seconds > 0 else None,
             "cpu_s": cpu,
             "cpu_us_per_msg": per_msg,
             "cpu_total_us_per_msg": server_total / messages * 1e6 if messages else None,

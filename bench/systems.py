@@ -174,6 +174,14 @@ class PrivateRedis:
         info = self.client.info("cpu")
         return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
+    def command_calls(self) -> dict[str, int]:
+        """Calls per command since Redis started (INFO commandstats)."""
+        try:
+            stats = self.client.info("commandstats")
+        except redis.RedisError:
+            return {}
+        return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+
     def delete_prefix(self, prefix: str) -> int:
         deleted = 0
         batch: list[str] = []
@@ -291,6 +299,19 @@ class Project(System):
         self.url = f"ws://127.0.0.1:{self.ws_port}/ocpp"
         self._by_name = by_name
 
+    def mark_booted(self, cp_ids: list[str]) -> None:
+        """Record these chargers as accepted at an earlier boot, as the worker would
+        (`registrationStatus` in their charger hash): they may connect without booting."""
+        from ocpp_worker.state.keys import Keys
+
+        keys = Keys(self.prefix)
+        pipe = self.redis.client.pipeline(transaction=False)
+        for i, cp_id in enumerate(cp_ids):
+            pipe.hset(keys.chargepoint(cp_id), mapping={"registrationStatus": "Accepted"})
+            if i % 5000 == 4999:
+                pipe.execute()
+        pipe.execute()
+
     def _bridge_reading(self) -> bool:
         """The bridge logs 'reading <stream>' before its first XREADGROUP (a blocked
         XREADGROUP on an empty stream does not make it a consumer yet in Redis 7.0)."""
@@ -384,12 +405,23 @@ class Meter:
         self.peak_rss = {}
 
     def snapshot(self) -> dict[str, Any]:
-        snap: dict[str, Any] = {"t": time.time()}
+        t = psutil.cpu_times()
+        busy = t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
+        snap: dict[str, Any] = {"t": time.time(), "machine": busy}
         for name, resolve in self.components.items():
             snap[name] = {p.pid: _cpu(p) for p in resolve()}
         if self.redis is not None and self.redis.process is None:
             snap["redis*"] = self.redis.cpu_seconds()
+        if self.redis is not None:
+            snap["commands"] = self.redis.command_calls()
         return snap
+
+    @staticmethod
+    def commands_between(a: dict[str, Any], b: dict[str, Any]) -> dict[str, int]:
+        """Redis commands run from snapshot a to b, by command (most first)."""
+        before, after = a.get("commands", {}), b.get("commands", {})
+        delta = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0) > 0}
+        return dict(sorted(delta.items(), key=lambda kv: -kv[1]))
 
     @staticmethod
     def cpu_between(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
@@ -397,7 +429,7 @@ class Meter:
         counts from zero; one that died in between is lost)."""
         out: dict[str, float] = {}
         for name, after in b.items():
-            if name == "t":
+            if name in ("t", "machine", "commands"):
                 continue
             if name == "redis*":
                 out["redis"] = after - a.get(name, after)
