@@ -31,6 +31,7 @@ def blueprints() -> list[Blueprint]:
         chargepoints,
         clients,
         configuration,
+        dead_letters,
         health,
         idtags,
         openapi,
@@ -45,5 +46,6 @@ def blueprints() -> list[Blueprint]:
         calls.bp,
         transactions.bp,
         idtags.bp,
+        dead_letters.bp,
         openapi.bp,
     ]

@@ -56,8 +56,11 @@ class Query(Schema):
         unknown = EXCLUDE
 
 
-class PageArgs(Query):
+class LimitArgs(Query):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
+
+
+class PageArgs(LimitArgs):
     offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET))
 
 

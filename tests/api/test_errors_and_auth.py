@@ -68,6 +68,7 @@ def test_missing_or_wrong_token_is_401(token_app, headers, caplog):
             ("PUT", "/api/v1/idtags/AUTH"),
             ("POST", "/api/v1/chargepoints/X/call/Reset"),
             ("GET", "/clients"),
+            ("GET", "/api/v1/dead-letters"),
             ("GET", "/no/such/route"),
         ]:
             response = client.request(method, url, headers=headers, json={"status": "Accepted"})
