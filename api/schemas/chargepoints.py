@@ -5,8 +5,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.common import PageArgs, SampledValueSchema, iso_timestamp
+from ocpp_worker.protocol import lengths
 
-CP_ID = validate.Length(1, 48)  # OCPP-J: the charge point identity is at most 48 characters
+CP_ID = validate.Length(1, lengths.CHARGE_BOX_IDENTITY)
 
 
 class ClientSchema(Schema):

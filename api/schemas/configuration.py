@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.common import Body, Query
+from ocpp_worker.protocol import lengths
 
 
 class ConfigurationKeySchema(Schema):
@@ -26,14 +27,14 @@ class LiveConfigurationSchema(Schema):
 
 class LiveConfigurationArgs(Query):
     key = fields.List(
-        fields.String(validate=validate.Length(1, 50)),
+        fields.String(validate=validate.Length(1, lengths.CONFIGURATION_KEY)),
         metadata={"description": "repeatable; none = every key"},
     )
 
 
 class ConfigurationChangeBody(Body):
-    key = fields.String(required=True, validate=validate.Length(1, 50))  # CiString50
-    value = fields.String(required=True, validate=validate.Length(max=500))  # CiString500
+    key = fields.String(required=True, validate=validate.Length(1, lengths.CONFIGURATION_KEY))
+    value = fields.String(required=True, validate=validate.Length(max=lengths.CONFIGURATION_VALUE))
 
 
 class StoredChangeSchema(Schema):

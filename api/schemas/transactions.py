@@ -6,8 +6,9 @@ from marshmallow import Schema, fields, validate
 
 from api.schemas.chargepoints import CP_ID
 from api.schemas.common import Body, PageArgs, iso_timestamp
+from ocpp_worker.protocol import lengths
 
-ID_TAG = validate.Length(1, 20)  # IdToken is a CiString20
+ID_TAG = validate.Length(1, lengths.ID_TOKEN)
 
 
 class RemoteStartBody(Body):
