@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
-
 from ocpp_worker.config import Settings, get_settings
+from ocpp_worker.state import client
+from ocpp_worker.state.client import RedisClient
 from ocpp_worker.state.keys import Keys
 
 
@@ -69,9 +69,7 @@ class Writes:
 
 @dataclass
 class Store:
-    # redis-py's annotations cannot express decode_responses=True (every reply is typed
-    # bytes | str | Awaitable), so the client is untyped at this one boundary.
-    redis: Any
+    redis: RedisClient
     settings: Settings
     keys: Keys = field(init=False)
 
@@ -82,8 +80,7 @@ class Store:
     def connect(cls, settings: Settings | None = None) -> Store:
         """A store on a pooled, decoding Redis client for these settings."""
         settings = settings or get_settings()
-        client = redis.Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)
-        return cls(client, settings)
+        return cls(client.connect(settings.redis_url), settings)
 
 
 def strings(mapping: dict[str, Any]) -> dict[str, str]:
