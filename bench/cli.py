@@ -27,6 +27,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -188,6 +189,15 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     started = time.monotonic()
+
+    def interrupted(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    # SIGTERM (and SIGINT, unless ignored as in a background job) unwind through every
+    # `finally`: the stacks, the client processes and the private Redis are stopped
+    signal.signal(signal.SIGTERM, interrupted)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, interrupted)
     runner = Runner(args, out_dir)
     try:
         records = runner.run(scenarios, args.runs)

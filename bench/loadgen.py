@@ -49,8 +49,8 @@ class Tally:
     errors: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
     intended: int = 0  # CALLs whose (intended) send time is in the window
-    answered: int = 0  # of those, answered (good or not)
-    answered_in_window: int = 0  # replies received inside the window
+    answered: int = 0  # of those, answered (good or not): the latency histogram's count
+    answered_in_window: int = 0  # replies received inside the window, whenever sent
     unsent: int = 0  # intended in the window but never sent (open loop fell behind past the drain)
 
     def error(self, what: str) -> None:
@@ -189,12 +189,15 @@ class Client:
             return ch.heartbeat() if heartbeats_only else ch.next()
 
         def done(action: str, error: str | None, sent: float, answered: float) -> None:
+            # throughput: every reply received inside the window, whenever it was sent
+            # (a long queue carries replies to CALLs sent before the window into it)
+            if w0 <= answered <= w1:
+                tally.answered_in_window += 1
+                tally.by_action[action] += 1
+            # latency: every CALL (intended to be) sent inside the window, whenever answered
             if sent < w0:
                 return
             tally.answered += 1
-            tally.by_action[action] += 1
-            if answered <= w1:
-                tally.answered_in_window += 1
             tally.record(answered - sent)
             if error:
                 tally.error(error)
