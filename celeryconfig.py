@@ -85,8 +85,11 @@ task_publish_retry_policy = {
 }
 
 # Events for Flower.
+# Events for Flower: the workers' (received, started, succeeded, failed) show every task
+# by action. No "sent" event from the bridge: it doubled the event traffic per task
+# and Flower needs none of it.
 worker_send_task_events = True
-task_send_sent_event = True
+task_send_sent_event = False
 
 task_default_queue = "ocpp"
 # MeterValues are the bulk of the traffic in a busy network: give them their own

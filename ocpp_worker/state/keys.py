@@ -161,6 +161,10 @@ class Keys:
         return f"{self.prefix}config:{charger_tag(cp_id)}"
 
     # -- Celery (its own keys, under our prefix through global_keyprefix) ----
+    def celery_queue(self, queue: str) -> str:
+        """List: the Celery (kombu) queue of that name: the tasks waiting for a worker."""
+        return f"{self.celery}{queue}"
+
     @property
     def celery(self) -> str:
         """Prefix of Celery's own keys (queues, unacked messages, results), set as kombu's
