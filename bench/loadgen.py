@@ -157,7 +157,7 @@ class Client:
                 return
             accepted_at.append(at)
             tally.record(at - start_at)
-            if ch.pos >= FIRST_WITH_TRANSACTION and args.get("boot", True):
+            if ch.pos >= FIRST_WITH_TRANSACTION and args.get("boot", True) and args.get("transactions", True):
                 error, _ = await self.call(ch, ch.start_transaction())
                 if error:
                     tally.error("setup " + error)

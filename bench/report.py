@@ -103,6 +103,7 @@ def load_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
                 fmt(stat(rs, "loadgen.us_per_msg"), 0),
                 fmt(stat(rs, "loadgen.max_process_util"), 2),
                 fmt(stat(rs, "other_cores"), 2),
+                fmt(stat(rs, "steal_cores"), 2),
                 str(sum(r.get("errors", 0) + r.get("setup_errors", 0) for r in rs)),
             ]
         )
@@ -118,6 +119,7 @@ def load_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
         "p90 ms",
     ]
     headers += ["p99 ms", "max ms", "server µs/msg", "loadgen µs/msg", "loadgen max core", "others' cores"]
+    headers += ["steal cores"]
     headers += ["errors"]
     return table(headers, rows)
 
@@ -238,6 +240,31 @@ def component_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
     return table(headers, rows)
 
 
+def commands_table(g: dict[tuple[str, str, str], list[Record]], top: int = 16) -> str:
+    """Redis commands per answered CALL in the closed loops, by command (medians)."""
+    cols = [k for k in sorted(g) if k[1] == "closed" and g[k][0].get("redis_commands_per_msg")]
+    if not cols:
+        return ""
+    totals: dict[str, float] = defaultdict(float)
+    for k in cols:
+        for r in g[k]:
+            for cmd, n in (r.get("redis_commands_per_msg") or {}).items():
+                totals[cmd] += n
+    commands = sorted(totals, key=lambda c: -totals[c])[:top]
+    rows = []
+    for cmd in [*commands, "(all)"]:
+        cells = []
+        for k in cols:
+            if cmd == "(all)":
+                values = [sum((r.get("redis_commands_per_msg") or {}).values()) for r in g[k]]
+            else:
+                values = [(r.get("redis_commands_per_msg") or {}).get(cmd, 0.0) for r in g[k]]
+            m = med(values)
+            cells.append(f"{m[0]:.2f}" if m else "-")
+        rows.append([cmd, *cells])
+    return table(["command", *(f"{sc} {system}" for sc, _phase, system in cols)], rows)
+
+
 def rss_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
     rows = []
     for (sc, phase, system), rs in sorted(g.items(), key=_order):
@@ -345,19 +372,46 @@ def sizing(g: dict[tuple[str, str, str], list[Record]]) -> tuple[str, str] | Non
     if w is not None:
         per_msg["worker"] = w[0]
     order = [c for c in ("gateway", "bridge", "worker", "redis", "flower", "api") if c in per_msg]
+    held = upkeep(g, per_msg)
     rows = []
     for fleet in SIZING_FLEETS:
         for label, rate in (("average", AVERAGE_RATE), ("peak", PEAK_RATE)):
             msgs = fleet * rate
             cores = [msgs * per_msg[c] / 1e6 for c in order]
+            cores += [fleet * held[c] for c in held]
             rows.append(
                 [f"{fleet:,}", label, f"{msgs:,.0f}", *(f"{x:,.2f}" for x in cores), f"{sum(cores):,.2f}"]
             )
-    headers = ["chargers", "load", "CALLs/s", *(f"{c} cores" for c in order), "total cores"]
-    note = f"from {source[0]}/{source[1]}/{source[2]}: " + ", ".join(
+    headers = ["chargers", "load", "CALLs/s", *(f"{c} cores" for c in order)]
+    headers += [f"{c} cores for idle connections" for c in held]
+    note = f"Per CALL, from {source[0]}/{source[1]}/{source[2]} (medians): " + ", ".join(
         f"{c} {per_msg[c]:,.0f} µs" for c in order
     )
-    return table(headers, rows), note
+    if held:
+        note += (
+            ". Per connected charger, whatever it sends (from connections/heartbeats: the "
+            "component's cores minus its CALLs at the per-CALL cost above, ÷ connections): "
+            + ", ".join(f"{c} {held[c] * 1e6:,.1f} µs/s" for c in held)
+        )
+    return table([*headers, "total cores"], rows), note
+
+
+def upkeep(g: dict[tuple[str, str, str], list[Record]], per_msg: dict[str, float]) -> dict[str, float]:
+    """Cores per connected charger spent on the connection itself (keepalive pings, the
+    registry refresh, the boot-deadline check), by component: from the connections
+    scenario, what the gateway and Redis used beyond their per-CALL cost."""
+    phase = g.get(("connections", "heartbeats", "project"), [])
+    held = g.get(("connections", "connections", "project"), [])
+    n = med([r.get("connections") for r in held])
+    thr = stat(phase, "throughput_per_s")
+    if not phase or n is None or thr is None:
+        return {}
+    out = {}
+    for c in ("gateway", "redis"):
+        cores = stat(phase, f"cpu_cores.{c}")
+        if cores is not None and c in per_msg:
+            out[c] = max(0.0, cores[0] - thr[0] * per_msg[c] / 1e6) / n[0]
+    return out
 
 
 def targets(g: dict[tuple[str, str, str], list[Record]]) -> str:
@@ -423,6 +477,9 @@ def markdown(records: list[Record], plot_path: str | None = None) -> str:
     sized = sizing(g)
     if sized:
         parts += ["#### Sizing (cores; CPU per CALL at saturation x CALLs/s)", sized[1], "", sized[0]]
+    ct = commands_table(g)
+    if ct:
+        parts += ["#### Redis commands per answered CALL, closed loop (medians)", ct]
     bt = boot_table(g)
     if bt.count("\n") > 1:
         parts += ["#### Boot storm", bt]

@@ -199,6 +199,8 @@ class Runner:
                     "deadline_s": deadline,
                     "concurrency": 0 if sc.storm else 200,
                     "boot": not sc.connect_only,
+                    # only chargers that will run the full cycle open a transaction first
+                    "transactions": any(p.mix == "full" for p in sc.phases),
                     "reply_timeout_s": reply_timeout,
                 },
             )
@@ -314,6 +316,8 @@ class Runner:
             # every core's busy time on the machine, and what of it was neither the system
             # under test nor the load generator (other people's tests: noise to report)
             "machine_busy_cores": machine,
+            # time the hypervisor gave our vCPUs to someone else (a slow host shows here)
+            "steal_cores": (s1["steal"] - s0["steal"]) / seconds if seconds > 0 else None,
             # Redis commands per answered CALL, by command (the private Redis: only ours)
             "redis_commands_per_msg": {k: v / messages for k, v in commands.items()} if messages else {},
             "other_cores": machine - (server_total + sum(lg_each)) / seconds if seconds > 0 else None,

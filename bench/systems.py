@@ -407,7 +407,7 @@ class Meter:
     def snapshot(self) -> dict[str, Any]:
         t = psutil.cpu_times()
         busy = t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
-        snap: dict[str, Any] = {"t": time.time(), "machine": busy}
+        snap: dict[str, Any] = {"t": time.time(), "machine": busy, "steal": getattr(t, "steal", 0.0)}
         for name, resolve in self.components.items():
             snap[name] = {p.pid: _cpu(p) for p in resolve()}
         if self.redis is not None and self.redis.process is None:
@@ -429,7 +429,7 @@ class Meter:
         counts from zero; one that died in between is lost)."""
         out: dict[str, float] = {}
         for name, after in b.items():
-            if name in ("t", "machine", "commands"):
+            if name in ("t", "machine", "steal", "commands"):
                 continue
             if name == "redis*":
                 out["redis"] = after - a.get(name, after)
