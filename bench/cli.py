@@ -114,6 +114,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--connections", type=int, default=20_000, help="chargers of the connections scenario")
     p.add_argument("--connections-runs", type=int, default=1, help="runs of the connections scenario")
     p.add_argument("--connections-baseline", action="store_true", help="also hold them on the baseline")
+    p.add_argument(
+        "--rev",
+        help="run this git revision of the project (exported with git archive) instead of the "
+        "checkout, which others may be editing while the benchmark runs",
+    )
+    p.add_argument(
+        "--compare-rev",
+        metavar="REV",
+        help="also run this revision, as project@REV, alternating with the project (e.g. HEAD~1)",
+    )
     p.add_argument("--no-deflate", action="store_true", help="chargers without permessage-deflate")
     p.add_argument("--redis", help="HOST:PORT of an existing Redis (default: a private redis-server)")
     p.add_argument("--out", type=Path, help="results directory (default $TMPDIR/ocpp-bench/<time>)")

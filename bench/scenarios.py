@@ -19,7 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.loadgen import LoadGenerator, merge
-from bench.systems import Baseline, Meter, PrivateRedis, Project, System, process_cpu
+from bench.systems import (
+    ROOT,
+    Baseline,
+    Meter,
+    PrivateRedis,
+    Project,
+    System,
+    export_revision,
+    process_cpu,
+    source_identity,
+)
 
 AVERAGE_RATE = 0.009  # CALLs/s per charger, on average (the issue's sizing figures)
 PEAK_RATE = 0.022
@@ -31,6 +41,7 @@ class SystemSpec:
     kind: str = "project"  # or "baseline"
     flower: bool = True
     workers: int = 1
+    rev: str | None = None  # a git revision of the project to run instead of the checkout
 
 
 PROJECT = SystemSpec("project")
@@ -62,7 +73,21 @@ class Scenario:
 
 
 def build(args: Any) -> list[Scenario]:
-    """The scenarios the command line asks for."""
+    """The scenarios the command line asks for; with --compare-rev, every scenario also
+    runs that revision of the project (as `project@<rev>`, next to `project`)."""
+    scenarios = _build(args)
+    if args.compare_rev:
+        other = SystemSpec(f"project@{args.compare_rev}", rev=args.compare_rev)
+        for sc in scenarios:
+            if PROJECT in sc.systems:
+                sc.systems.insert(sc.systems.index(PROJECT) + 1, other)
+            sc.phases = [
+                replace(p, only=(*p.only, other.label)) if PROJECT.label in p.only else p for p in sc.phases
+            ]
+    return scenarios
+
+
+def _build(args: Any) -> list[Scenario]:
     w, d = args.warmup, args.duration
     if args.quick:
         return [Scenario("closed100", 100, [PROJECT, BASELINE], [Phase("closed", None, w, d)])]
@@ -126,6 +151,7 @@ class Runner:
         self.log_root.mkdir(parents=True, exist_ok=True)
         self.redis = PrivateRedis(self.log_root, args.redis)
         self.records: list[dict[str, Any]] = []
+        self.exported: dict[str, tuple[Path, str]] = {}
         self.jsonl = open(out_dir / "results.jsonl", "a")  # noqa: SIM115 - closed in close()
 
     def close(self) -> None:
@@ -153,10 +179,23 @@ class Runner:
                         )
         return self.records
 
+    def source(self, spec: SystemSpec) -> tuple[Path, str | None]:
+        """The code a project session runs: --rev (or the spec's own rev) exported once,
+        else the checkout."""
+        rev = spec.rev or self.args.rev
+        if rev is None:
+            return ROOT, None
+        if rev not in self.exported:
+            self.exported[rev] = export_revision(rev, self.out_dir)
+        return self.exported[rev]
+
     def start(self, spec: SystemSpec, log_dir: Path) -> System:
         if spec.kind == "baseline":
             return Baseline(self.redis, log_dir, label=spec.label)
-        return Project(self.redis, log_dir, flower=spec.flower, workers=spec.workers, label=spec.label)
+        source, _ = self.source(spec)
+        return Project(
+            self.redis, log_dir, flower=spec.flower, workers=spec.workers, label=spec.label, source=source
+        )
 
     def session(self, sc: Scenario, spec: SystemSpec, run: int) -> None:
         log_dir = self.log_root / f"{sc.name}-{spec.label}-{run}"
@@ -177,6 +216,8 @@ class Runner:
             "client_processes": self.args.clients,
             "deflate": deflate,
         }
+        if spec.kind == "project":
+            base["source"] = source_identity(*self.source(spec))
         try:
             tag = f"{random.randrange(16**6):06x}"
             ids = [f"BENCH{tag}-{i:06d}" for i in range(sc.chargers)]

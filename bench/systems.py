@@ -63,12 +63,14 @@ def procfile(path: Path = ROOT / "Procfile") -> dict[str, str]:
 class Process:
     """One command in its own process group, output to a log file."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, args: list[str], env: dict[str, str], log_dir: Path, cwd: Path = ROOT
+    ) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            args, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.ps = psutil.Process(self.proc.pid)
 
@@ -241,8 +243,12 @@ class Project(System):
         concurrency: int | None = None,
         label: str = "project",
         extra_env: dict[str, str] | None = None,
+        source: Path = ROOT,
     ) -> None:
+        """`source`: the directory whose code runs (the checkout, or an exported revision:
+        it is the processes' working directory and first on their PYTHONPATH)."""
         self.label = label
+        self.source = source
         self.redis = redis_server
         self.prefix = f"bench-{uuid.uuid4().hex[:8]}:"
         self.ws_port, self.http_port, self.flower_port = free_port(), free_port(), free_port()
@@ -250,6 +256,7 @@ class Project(System):
         env.update(
             {
                 "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+                "PYTHONPATH": os.pathsep.join(x for x in (str(source), env.get("PYTHONPATH", "")) if x),
                 "PYTHONUNBUFFERED": "1",
                 "API_GRACEFUL_TIMEOUT": "4",
                 "REDIS_ADDR": redis_server.addr,
@@ -263,7 +270,7 @@ class Project(System):
                 **(extra_env or {}),
             }
         )
-        commands = procfile()
+        commands = procfile(source / "Procfile")
         wanted = ["gateway", "bridge", "worker", "api"] + (["flower"] if flower else [])
         self.processes = []
         self.workers: list[Process] = []
@@ -277,7 +284,7 @@ class Project(System):
                     if name == "worker" and concurrency:
                         command += f" -c {concurrency}"
                     pname = f"worker{n + 1}" if name == "worker" and workers > 1 else name
-                    process = Process(pname, ["/bin/sh", "-c", f"exec {command}"], env, log_dir)
+                    process = Process(pname, ["/bin/sh", "-c", f"exec {command}"], env, log_dir, cwd=source)
                     self.processes.append(process)
                     if name == "worker":
                         self.workers.append(process)
@@ -368,6 +375,48 @@ class Baseline(System):
     def stop(self) -> None:
         stop_all(self.processes)
         self.redis.delete_prefix(self.prefix)
+
+
+# -- which code -------------------------------------------------------------------
+
+PROJECT_PATHS = ("ocpp_worker", "api", "celeryconfig.py", "Procfile", "pyproject.toml")
+
+
+def export_revision(rev: str, into: Path) -> tuple[Path, str]:
+    """`git archive` of `rev` into a fresh directory: (the directory, the full sha)."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    target = into / f"src-{sha[:10]}"
+    if not target.exists():
+        target.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", sha], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target, sha
+
+
+def source_identity(source: Path, sha: str | None = None) -> dict[str, Any]:
+    """What code a session ran: an exported revision, or the checkout as it was at that
+    moment (HEAD plus a digest of the uncommitted changes to the project's files, so two
+    sessions of one run show whether someone edited the code in between)."""
+    if sha is not None:
+        return {"rev": sha[:12], "dirty": False, "dir": str(source)}
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    diff = subprocess.run(["git", "diff", "HEAD", "--", *PROJECT_PATHS], cwd=ROOT, capture_output=True).stdout
+    import hashlib
+
+    return {
+        "rev": head[:12],
+        "dirty": bool(diff),
+        "diff_sha1": hashlib.sha1(diff).hexdigest()[:12] if diff else None,
+        "dir": str(source),
+    }
 
 
 # -- metering ---------------------------------------------------------------------
