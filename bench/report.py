@@ -303,6 +303,7 @@ def connections_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
     for (sc, _phase, system), rs in sorted(g.items(), key=_order):
         if rs[0].get("mode") == "connect-only":
             hb = g.get((sc, "heartbeats", system), [])
+            front = "baseline" if system == "baseline" else "gateway"
             rows.append(
                 [
                     sc,
@@ -319,9 +320,8 @@ def connections_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
                     fmt(stat(hb, "carried_ratio"), 3),
                     fmt(stat(hb, "latency_ms.p50"), 1),
                     fmt(stat(hb, "latency_ms.p99"), 1),
-                    fmt(stat(hb, "cpu_cores.gateway"), 3)
-                    if system != "baseline"
-                    else fmt(stat(hb, "cpu_cores.baseline"), 3),
+                    fmt(stat(g.get((sc, "idle", system), []), f"cpu_cores.{front}"), 3),
+                    fmt(stat(hb, f"cpu_cores.{front}"), 3),
                     str(sum(r.get("errors", 0) for r in rs + hb)),
                 ]
             )
@@ -342,56 +342,67 @@ def connections_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
         "answered",
         "p50 ms",
         "p99 ms",
-        "front process cores",
+        "gateway cores idle",
+        "gateway cores with heartbeats",
         "errors",
     ]
     return table(headers, rows)
 
 
-def sizing(g: dict[tuple[str, str, str], list[Record]]) -> tuple[str, str] | None:
-    """Cores per component for fleets of chargers, from the project's CPU per message
-    at saturation (closed loop; the largest charger count measured)."""
-    source = None
-    for key in (
-        ("load1000", "closed", "project"),
-        ("workers", "closed", "project"),
-        ("closed100", "closed", "project"),
-    ):
-        if key in g:
-            source = key
-            break
-    if source is None:
-        return None
-    rs = g[source]
-    per_msg = {}
+def per_call(rs: list[Record]) -> dict[str, float]:
+    """Median µs per answered CALL by component (the worker's main process and pool together)."""
+    out = {}
     for c in ("gateway", "bridge", "redis", "flower", "api"):
         s = stat(rs, f"cpu_us_per_msg.{c}")
         if s is not None:
-            per_msg[c] = s[0]
+            out[c] = s[0]
     w = med([worker(r) for r in rs])
     if w is not None:
-        per_msg["worker"] = w[0]
-    order = [c for c in ("gateway", "bridge", "worker", "redis", "flower", "api") if c in per_msg]
-    held = upkeep(g, per_msg)
+        out["worker"] = w[0]
+    return out
+
+
+SIZING_BASES = (
+    ("busy", ("load1000", "closed", "project"), "closed loop, 1,000 chargers: every process saturated"),
+    ("light", ("load1000", "open100", "project"), "100 CALLs/s offered: most batches of one"),
+)
+
+
+def sizing(g: dict[tuple[str, str, str], list[Record]]) -> tuple[str, str] | None:
+    """Cores per component for fleets of chargers: CALLs/s x the project's CPU per CALL,
+    once at the cost per CALL of busy processes (saturation, large batches) and once at
+    that of lightly loaded ones (100/s: batches of one), plus the cost of holding the
+    connections (the connections scenario)."""
+    bases = [(name, key, what, per_call(g[key])) for name, key, what in SIZING_BASES if key in g]
+    if not bases:
+        fallback = ("closed100", "closed", "project")
+        if fallback not in g:
+            return None
+        bases = [("busy", fallback, "closed loop, 100 chargers", per_call(g[fallback]))]
+    order = [c for c in ("gateway", "bridge", "worker", "redis", "flower", "api") if c in bases[0][3]]
+    held = upkeep(g, bases[-1][3])
     rows = []
-    for fleet in SIZING_FLEETS:
-        for label, rate in (("average", AVERAGE_RATE), ("peak", PEAK_RATE)):
-            msgs = fleet * rate
-            cores = [msgs * per_msg[c] / 1e6 for c in order]
-            cores += [fleet * held[c] for c in held]
-            rows.append(
-                [f"{fleet:,}", label, f"{msgs:,.0f}", *(f"{x:,.2f}" for x in cores), f"{sum(cores):,.2f}"]
-            )
-    headers = ["chargers", "load", "CALLs/s", *(f"{c} cores" for c in order)]
-    headers += [f"{c} cores for idle connections" for c in held]
-    note = f"Per CALL, from {source[0]}/{source[1]}/{source[2]} (medians): " + ", ".join(
-        f"{c} {per_msg[c]:,.0f} µs" for c in order
-    )
+    for name, _key, _what, per_msg in bases:
+        for fleet in SIZING_FLEETS:
+            for label, rate in (("average", AVERAGE_RATE), ("peak", PEAK_RATE)):
+                msgs = fleet * rate
+                cores = [msgs * per_msg.get(c, 0.0) / 1e6 for c in order]
+                cores += [fleet * held[c] for c in held]
+                total = f"{sum(cores):,.2f}"
+                rows.append([name, f"{fleet:,}", label, f"{msgs:,.0f}", *(f"{x:,.2f}" for x in cores), total])
+    headers = ["CPU per CALL", "chargers", "load", "CALLs/s", *(f"{c} cores" for c in order)]
+    headers += [f"{c} cores holding connections" for c in held]
+    notes = []
+    for name, key, what, per_msg in bases:
+        costs = ", ".join(f"{c} {per_msg[c]:,.0f} µs" for c in order if c in per_msg)
+        notes.append(f"{name}: {'/'.join(key)} ({what}): {costs}")
+    note = "Per CALL (medians) - " + "; ".join(notes) + "."
     if held:
         note += (
-            ". Per connected charger, whatever it sends (from connections/heartbeats: the "
-            "component's cores minus its CALLs at the per-CALL cost above, ÷ connections): "
+            " Per connected charger, whatever it sends (connections/idle: 20 s without a CALL,"
+            " cores / connections; without that phase: connections/heartbeats less its CALLs): "
             + ", ".join(f"{c} {held[c] * 1e6:,.1f} µs/s" for c in held)
+            + "."
         )
     return table([*headers, "total cores"], rows), note
 
@@ -400,9 +411,21 @@ def upkeep(g: dict[tuple[str, str, str], list[Record]], per_msg: dict[str, float
     """Cores per connected charger spent on the connection itself (keepalive pings, the
     registry refresh, the boot-deadline check), by component: from the connections
     scenario, what the gateway and Redis used beyond their per-CALL cost."""
-    phase = g.get(("connections", "heartbeats", "project"), [])
     held = g.get(("connections", "connections", "project"), [])
     n = med([r.get("connections") for r in held])
+    idle = g.get(("connections", "idle", "project"), [])
+    if idle and n is not None:
+        # measured directly: 20 s without a CALL while the connections are held
+        comps = {c for r in idle for c in (r.get("cpu_cores") or {})}
+        out = {}
+        for c in sorted(comps):
+            cores = stat(idle, f"cpu_cores.{c}")
+            if cores is not None and cores[0] > 0.0005:
+                out["worker" if c.startswith("worker") else c] = (
+                    out.get("worker" if c.startswith("worker") else c, 0.0) + cores[0] / n[0]
+                )
+        return out
+    phase = g.get(("connections", "heartbeats", "project"), [])
     thr = stat(phase, "throughput_per_s")
     if not phase or n is None or thr is None:
         return {}

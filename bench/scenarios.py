@@ -120,11 +120,16 @@ def _build(args: Any) -> list[Scenario]:
             out.append(Scenario(name, args.storm_chargers, [PROJECT, BASELINE], storm=True))
         elif name in ("connections", "connections-plain"):
             n = args.connections
+            # idle: no CALL for 20 s, two registry refreshes (10 s) and one round of pings
+            # (20 s): what holding the connections costs; then heartbeats at the fleet's
+            # average rate, to see them answered
+            idle = Phase("idle", 0.0, 0.0, 20.0)
             hb = Phase("heartbeats", n * AVERAGE_RATE, w, max(d, 10), mix="heartbeat")
             systems = [PROJECT, BASELINE] if args.connections_baseline else [PROJECT]
             deflate = name == "connections"
             runs = args.connections_runs
-            out.append(Scenario(name, n, systems, [hb], connect_only=True, runs=runs, deflate=deflate))
+            sc = Scenario(name, n, systems, [idle, hb], connect_only=True, runs=runs, deflate=deflate)
+            out.append(sc)
         else:
             raise SystemExit(f"unknown scenario {name!r}")
     return out
@@ -315,11 +320,11 @@ class Runner:
         record = {
             **base,
             "phase": phase.label,
-            "mode": "closed" if phase.rate is None else "open",
+            "mode": "closed" if phase.rate is None else ("open" if phase.rate else "idle"),
             "mix": phase.mix,
             "offered_per_s": phase.rate,
             "duration_s": duration,
-            "throughput_per_s": done / duration,
+            "throughput_per_s": done / duration if duration > 0 else 0.0,
             "intended": res["intended"],
             "answered": res["answered"],
             "answered_in_window": done,
