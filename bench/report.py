@@ -416,14 +416,12 @@ def upkeep(g: dict[tuple[str, str, str], list[Record]], per_msg: dict[str, float
     idle = g.get(("connections", "idle", "project"), [])
     if idle and n is not None:
         # measured directly: 20 s without a CALL while the connections are held
-        comps = {c for r in idle for c in (r.get("cpu_cores") or {})}
+        # (the other processes hold no connection: their idle cost is not per charger)
         out = {}
-        for c in sorted(comps):
+        for c in ("gateway", "redis"):
             cores = stat(idle, f"cpu_cores.{c}")
-            if cores is not None and cores[0] > 0.0005:
-                out["worker" if c.startswith("worker") else c] = (
-                    out.get("worker" if c.startswith("worker") else c, 0.0) + cores[0] / n[0]
-                )
+            if cores is not None:
+                out[c] = cores[0] / n[0]
         return out
     phase = g.get(("connections", "heartbeats", "project"), [])
     thr = stat(phase, "throughput_per_s")
@@ -499,7 +497,7 @@ def markdown(records: list[Record], plot_path: str | None = None) -> str:
     parts += ["#### Load", load_table(g), "#### CPU per answered CALL, µs, by component", component_table(g)]
     sized = sizing(g)
     if sized:
-        parts += ["#### Sizing (cores; CPU per CALL at saturation x CALLs/s)", sized[1], "", sized[0]]
+        parts += ["#### Sizing (cores = CALLs/s x CPU per CALL, + the connections held)", sized[1], sized[0]]
     ct = commands_table(g)
     if ct:
         parts += ["#### Redis commands per answered CALL, closed loop (medians)", ct]

@@ -366,6 +366,7 @@ class Runner:
             "steal_cores": (s1["steal"] - s0["steal"]) / seconds if seconds > 0 else None,
             # Redis commands per answered CALL, by command (the private Redis: only ours)
             "redis_commands_per_msg": {k: v / messages for k, v in commands.items()} if messages else {},
+            "redis_commands_per_s": {k: v / seconds for k, v in commands.items()} if seconds > 0 else {},
             "other_cores": machine - (server_total + sum(lg_each)) / seconds if seconds > 0 else None,
             "cpu_s": cpu,
             "cpu_us_per_msg": per_msg,
