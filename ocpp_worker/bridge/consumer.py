@@ -125,7 +125,9 @@ class Bridge:
             for action, batch in calls.items():
                 for start in range(0, len(batch), TASK_BATCH):
                     chunk = batch[start : start + TASK_BATCH]
-                    self.app.send_task(transport.task_name(action), args=[[env for _, env in chunk]])
+                    envelopes = [env for _, env in chunk]
+                    # ignore_result: no subscription to a result channel per task sent
+                    self.app.send_task(transport.task_name(action), args=[envelopes], ignore_result=True)
                     done.extend(entry_id for entry_id, _ in chunk)
         finally:
             if done:
