@@ -21,13 +21,16 @@ class InboundWriter:
         self.stream = stream
         self._pending: list[tuple[dict[str, str], asyncio.Future[None]]] = []
         self._flushing = False
+        self._flushes: set[asyncio.Task[None]] = set()  # held, or the loop may drop them
 
     async def append(self, entry: transport.Inbound) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((transport.encode_inbound(entry), done))
         if not self._flushing:
             self._flushing = True
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
+            flush = asyncio.get_running_loop().create_task(self._flush())  # runs after this turn
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushes.discard)
         await done
 
     async def _flush(self) -> None:

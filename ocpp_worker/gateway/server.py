@@ -197,7 +197,7 @@ class Gateway:
             await registry.unregister(self.redis, self.keys, session.cp_id, session.conn_id)
             if abandoned:
                 entry = transport.Abandoned(session.cp_id, tuple(abandoned), "the charge point disconnected")
-                await self.redis.xadd(self.keys.inbound, transport.encode_inbound(entry))
+                await self.inbound.append(entry)
         except Exception:
             log.exception("%s: could not record the disconnect", session.cp_id)
         log.info("%s disconnected (%s)", session.cp_id, session.ws.close_code)
