@@ -27,6 +27,16 @@ def _address(value: str) -> str:
     return f"{host}:{parts.port or 6379}"
 
 
+REGISTRATION_POLICIES = ("open", "closed")
+
+
+def _registration(value: str | None) -> str:
+    policy = (value or "open").strip().lower()
+    if policy not in REGISTRATION_POLICIES:
+        raise ValueError(f"OCPP_REGISTRATION must be open or closed, not {value!r}")
+    return policy
+
+
 @dataclass(frozen=True)
 class Settings:
     # Redis, shared by every process
@@ -53,6 +63,15 @@ class Settings:
     api_max_body_bytes: int = 1024 * 1024
     # OCPP behaviour
     accept_unknown_idtags: bool = False
+    # Charger security (docs/SECURITY.md): who may connect, and how they prove it.
+    # "open": any valid id may connect (the quickstart); "closed": only registered,
+    # enabled chargers (the recommended setting, docker-compose's).
+    registration: str = "open"
+    tls_cert: str | None = None  # PEM server certificate (chain): the gateway serves wss://
+    tls_key: str | None = None  # its private key
+    tls_ca: str | None = None  # CA bundle for charger client certificates (profile 3)
+    ca_cert: str | None = None  # the CSMS CA that signs chargers' CSRs (SignCertificate)
+    ca_key: str | None = None  # its private key
     # Limits on what one charger may send or make us keep (docs/RELIABILITY.md).
     max_frame_bytes: int = 128 * 1024
     charger_id_pattern: str = identity.DEFAULT_PATTERN
@@ -93,6 +112,12 @@ class Settings:
             api_token=get("API_TOKEN") or None,
             api_max_body_bytes=int(get("API_MAX_BODY_BYTES") or 1024 * 1024),
             accept_unknown_idtags=_flag(get("OCPP_ACCEPT_UNKNOWN_IDTAGS")),
+            registration=_registration(get("OCPP_REGISTRATION")),
+            tls_cert=get("OCPP_TLS_CERT") or None,
+            tls_key=get("OCPP_TLS_KEY") or None,
+            tls_ca=get("OCPP_TLS_CA") or None,
+            ca_cert=get("OCPP_CA_CERT") or None,
+            ca_key=get("OCPP_CA_KEY") or None,
             max_frame_bytes=int(get("OCPP_MAX_FRAME_BYTES") or 128 * 1024),
             charger_id_pattern=get("OCPP_CHARGER_ID_PATTERN") or identity.DEFAULT_PATTERN,
             boot_deadline_s=float(get("OCPP_BOOT_DEADLINE_S") or 60),

@@ -84,3 +84,18 @@ def test_connects_with_a_password_holding_at_slash_colon():
     finally:
         server.terminate()
         server.wait(5)
+
+
+def test_registration_policy_is_open_or_closed() -> None:
+    assert Settings.from_env({}).registration == "open"
+    assert Settings.from_env({"OCPP_REGISTRATION": " Closed "}).registration == "closed"
+    with pytest.raises(ValueError, match="OCPP_REGISTRATION"):
+        Settings.from_env({"OCPP_REGISTRATION": "maybe"})
+
+
+def test_tls_and_ca_files_are_read() -> None:
+    env = {"OCPP_TLS_CERT": "/c.pem", "OCPP_TLS_KEY": "/k.pem", "OCPP_TLS_CA": "/ca.pem"}
+    settings = Settings.from_env({**env, "OCPP_CA_CERT": "/csms-ca.pem", "OCPP_CA_KEY": "/csms-ca.key"})
+    assert (settings.tls_cert, settings.tls_key, settings.tls_ca) == ("/c.pem", "/k.pem", "/ca.pem")
+    assert (settings.ca_cert, settings.ca_key) == ("/csms-ca.pem", "/csms-ca.key")
+    assert Settings.from_env({}).tls_cert is None
