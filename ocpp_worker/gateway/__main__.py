@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import sys
 
 from ocpp_worker.config import get_settings
 from ocpp_worker.gateway.server import Gateway, raise_open_file_limit
+from ocpp_worker.gateway.tls import TlsConfigError
 from ocpp_worker.logs import setup_logging
 
 
@@ -21,7 +24,12 @@ async def _serve() -> None:
 def main() -> None:
     setup_logging("gateway")
     raise_open_file_limit()
-    asyncio.run(_serve())
+    try:
+        asyncio.run(_serve())
+    except TlsConfigError as exc:
+        # a configuration mistake, not a crash: one line that says what to fix
+        logging.getLogger("ocpp_worker.gateway").error("cannot serve wss://: %s", exc)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

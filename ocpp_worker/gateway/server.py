@@ -24,7 +24,7 @@ from websockets.typing import Subprotocol
 
 from ocpp_worker import timeutil, transport
 from ocpp_worker.config import Settings
-from ocpp_worker.gateway import registry
+from ocpp_worker.gateway import registry, tls
 from ocpp_worker.gateway.inbound import InboundWriter
 from ocpp_worker.gateway.session import OutgoingCall, Session
 from ocpp_worker.protocol import frames, identity
@@ -67,6 +67,7 @@ class Gateway:
 
     # -- lifecycle ------------------------------------------------------------
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        context = tls.server_context(self.settings)  # TlsConfigError before anything listens
         async with serve(
             self.handle,
             self.settings.ws_host,
@@ -80,6 +81,7 @@ class Gateway:
             ping_timeout=PING_TIMEOUT_S,
             compression=None,
             extensions=[COMPRESSION],
+            ssl=context,
         ) as server:
             self.server = server
             await registry.refresh(self.redis, self.keys, self.id, {}, self.settings.client_ttl)
@@ -88,7 +90,8 @@ class Gateway:
                 asyncio.create_task(self.keep_registered(), name="refresh"),
             ]
             port = next(iter(server.sockets)).getsockname()[1]
-            log.info("gateway %s listening on %s:%s", self.id, self.settings.ws_host, port)
+            scheme = "ws" if context is None else "wss"
+            log.info("gateway %s listening on %s://%s:%s", self.id, scheme, self.settings.ws_host, port)
             if ready is not None:
                 ready.set()
             await stop.wait()
