@@ -94,6 +94,16 @@ def check_request(action: str, payload: dict[str, Any]) -> None:
         raise InvalidPayload(exc) from None
 
 
+def outgoing(cp_id: str, action: str, payload: dict[str, Any], timeout: float) -> transport.CsmsCall:
+    """Our CALL as the gateway op that sends it: checked (`check_request`), under a new
+    message id, given up `timeout` seconds from now. `call` sends it and waits; a
+    handler queues it after its reply (`CallContext.call_after_reply`), unawaited."""
+    check_request(action, payload)
+    unique_id = str(uuid.uuid4())
+    frame = frames.call(unique_id, action, payload)
+    return transport.CsmsCall(cp_id, unique_id, action, frame, deadline=time.time() + timeout)
+
+
 def gateway_of(store: Store, cp_id: str) -> str:
     """The gateway holding the charger's socket, or the reason there is none."""
     registration = chargepoints.registration(store, cp_id)
@@ -137,16 +147,13 @@ def call(
 
     Raises a `CallFailed` subclass for every other outcome.
     """
-    check_request(action, payload)
-    gateway = gateway_of(store, cp_id)
     timeout = store.settings.call_timeout if timeout is None else timeout
-    unique_id = str(uuid.uuid4())
-    result: AsyncResult = AsyncResult(unique_id, app=app)  # type: ignore[type-arg]
+    op = outgoing(cp_id, action, payload, timeout)
+    gateway = gateway_of(store, cp_id)
+    result: AsyncResult = AsyncResult(op.id, app=app)  # type: ignore[type-arg]
     backend: Any = app.backend  # the Redis backend; its async-consumer API is untyped
     backend.add_pending_result(result)  # subscribe before the answer can exist
     try:
-        frame = frames.call(unique_id, action, payload)
-        op = transport.CsmsCall(cp_id, unique_id, action, frame, deadline=time.time() + timeout)
         transport.to_gateway(store.redis, store.keys, gateway, op)
         try:
             outcome: transport.CallOutcome = result.get(timeout=timeout, interval=0.05)

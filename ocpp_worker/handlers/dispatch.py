@@ -179,13 +179,14 @@ def prepare(store: Store, call: Incoming, claim: replies.Claim, now: datetime) -
     send. A handler that raises is retried (`HandlerCrashed`, the claim released) until
     `Settings.max_attempts` runs, then the CALL goes to the dead letters."""
     writes = Writes()
+    after_reply: list[transport.CsmsCall] = []  # the handler's CALLs to the charger
     if call.attempt > store.settings.max_attempts:
         reply = _dead_letter(store, writes, call, f"{call.attempt - 1} runs did not finish")
     else:
         try:
-            reply = _result(store, writes, call, now)
+            reply = _result(store, writes, call, now, after_reply)
         except errors.OcppError as exc:
-            writes = Writes()  # an error answer has no effect
+            writes, after_reply = Writes(), []  # an error answer has no effect
             reply = frames.call_error(call.unique_id, exc.code, exc.description, exc.details)
         except OUTAGES:
             raise
@@ -194,19 +195,24 @@ def prepare(store: Store, call: Incoming, claim: replies.Claim, now: datetime) -
             if call.attempt < store.settings.max_attempts:
                 replies.release(store, claim)
                 raise HandlerCrashed(repr(exc)) from exc
-            writes = Writes()
+            writes, after_reply = Writes(), []
             reply = _dead_letter(store, writes, call, f"handler raised {exc!r}")
     chargepoints.touch(writes, store.keys, call.cp_id, timeutil.iso(now))
     _send(store, writes, call, reply)
+    if call.gateway:
+        for op in after_reply:  # after the reply, in the same outbox: the charger gets it first
+            transport.to_gateway(writes, store.keys, call.gateway, op)
     return reply, writes
 
 
-def _result(store: Store, w: Writes, call: Incoming, now: datetime) -> str:
+def _result(
+    store: Store, w: Writes, call: Incoming, now: datetime, after_reply: list[transport.CsmsCall]
+) -> str:
     handler = HANDLERS.get(call.action)
     if handler is None:
         raise errors.NotImplementedActionError(f"{call.action} is not handled")
     validation.validate("request", call.action, call.payload)
-    ctx = CallContext(store, w, call.cp_id, call.unique_id, call.payload, now)
+    ctx = CallContext(store, w, call.cp_id, call.unique_id, call.payload, now, after_reply)
     result = response_payload(handler(ctx, build_request(call.action, call.payload)))
     try:
         validation.validate("response", call.action, result)

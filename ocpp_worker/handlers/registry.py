@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from ocpp.v16 import call
 
-from ocpp_worker import timeutil
+from ocpp_worker import calls, timeutil, transport
 from ocpp_worker.state.store import Store, Writes
 
 
@@ -31,10 +31,19 @@ class CallContext:
     unique_id: str
     payload: dict[str, Any]
     now: datetime = field(default_factory=timeutil.utc_now)
+    after_reply: list[transport.CsmsCall] = field(default_factory=list)
 
     @property
     def now_iso(self) -> str:
         return timeutil.iso(self.now)
+
+    def call_after_reply(self, action: str, payload: dict[str, Any]) -> None:
+        """Send the charger our CALL `action` right after the reply to its CALL (the
+        order the specification asks for, e.g. SignCertificate.conf, then
+        CertificateSigned), in the reply's commit: no reply, no CALL. Nobody waits for
+        the answer; the gateway sends it when no other CALL of ours is outstanding."""
+        timeout = self.store.settings.call_timeout
+        self.after_reply.append(calls.outgoing(self.cp_id, action, payload, timeout))
 
 
 Handler = Callable[[CallContext, Any], Any]
