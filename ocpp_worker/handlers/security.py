@@ -8,23 +8,23 @@ from ocpp.v16.enums import Action, GenericStatus
 
 from ocpp_worker import timeutil
 from ocpp_worker.handlers.registry import CallContext, handles
-from ocpp_worker.state import chargepoints
+from ocpp_worker.state import chargepoints, registrations
 
 
 @handles(Action.security_event_notification)
 def security_event_notification(
     ctx: CallContext, req: call.SecurityEventNotification
 ) -> call_result.SecurityEventNotification:
-    chargepoints.record_security_event(
-        ctx.store,
+    """Kept with the central system's own events of this charger (refused handshakes),
+    listed and counted together (`state.registrations`)."""
+    registrations.queue_event(
         ctx.writes,
+        ctx.store.keys,
         ctx.cp_id,
-        {
-            "type": req.type,
-            "timestamp": timeutil.normalize(req.timestamp, ctx.now),
-            "techInfo": req.tech_info,
-            "receivedAt": ctx.now_iso,
-        },
+        req.type,
+        req.tech_info or "",
+        timeutil.normalize(req.timestamp, ctx.now),
+        source="charger",
     )
     return call_result.SecurityEventNotification()
 

@@ -12,7 +12,6 @@ from ocpp_worker.state.store import Store, Writes, hashes, strings
 
 # What a charger's records may grow to (the newest are kept).
 DATA_TRANSFERS_KEPT = 200
-SECURITY_EVENTS_KEPT = 1000
 CSRS_KEPT = 1000
 
 # BootNotification fields we keep, as the charger names them.
@@ -67,10 +66,6 @@ def _append_capped(w: Writes, key: str, entry: dict[str, Any], cap: int) -> None
 
 def record_data_transfer(store: Store, w: Writes, cp_id: str, entry: dict[str, Any]) -> None:
     _append_capped(w, store.keys.data_transfers(cp_id), entry, DATA_TRANSFERS_KEPT)
-
-
-def record_security_event(store: Store, w: Writes, cp_id: str, entry: dict[str, Any]) -> None:
-    _append_capped(w, store.keys.security_events(cp_id), entry, SECURITY_EVENTS_KEPT)
 
 
 def record_csr(store: Store, w: Writes, cp_id: str, entry: dict[str, Any]) -> None:

@@ -94,8 +94,13 @@ class Keys:
         return f"{self.prefix}business:cp:{charger_tag(cp_id)}:connector:{connector_id}:meter"
 
     def security_events(self, cp_id: str) -> str:
-        """List (capped): SecurityEventNotifications of a charger, newest last."""
-        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:security-events"
+        """Stream (capped): security events of a charger, ours (refused handshakes) and its
+        own SecurityEventNotifications; the entry id is the paging cursor."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:security-event-log"
+
+    def security_event_counts(self, cp_id: str) -> str:
+        """Hash: security event kind -> how many a charger has had (never trimmed)."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:security-event-counts"
 
     def data_transfers(self, cp_id: str) -> str:
         """List (capped): DataTransfer requests from a charger, newest last."""
@@ -154,6 +159,26 @@ class Keys:
     def idtag(self, id_tag: str) -> str:
         """Hash: status, expiryDate, parentIdTag of one idTag."""
         return f"{self.prefix}business:idtag:{id_tag}"
+
+    # -- charger security (ocpp:security:…) -------------------------------------
+    @property
+    def registrations(self) -> str:
+        """Sorted set: every registered charger id -> 0 (lexicographic paging)."""
+        return f"{self.prefix}security:registrations"
+
+    def registration(self, cp_id: str) -> str:
+        """Hash: a charger's registration record (description, securityProfile, enabled,
+        bootStatus, createdAt, updatedAt, keyVersion)."""
+        return f"{self.prefix}security:registration:{charger_tag(cp_id)}"
+
+    def credentials(self, cp_id: str) -> str:
+        """Hash: ``key`` and ``staged`` AuthorizationKey hashes (scrypt, never the key)."""
+        return f"{self.prefix}security:credentials:{charger_tag(cp_id)}"
+
+    @property
+    def refusals(self) -> str:
+        """Hash: refused handshakes by reason (UnknownChargePoint, InvalidBasicAuth, …) -> count."""
+        return f"{self.prefix}security:refusals"
 
     # -- configuration -------------------------------------------------------
     def config(self, cp_id: str) -> str:

@@ -40,6 +40,12 @@ class Writes:
     def hdel_if_equal(self, key: str, field: str, value: object) -> None:
         self._add("HDEL_IF_EQUAL", key, field, value)
 
+    def hincrby(self, key: str, field: str, amount: int = 1) -> None:
+        self._add("HINCRBY", key, field, amount)
+
+    def expire(self, key: str, seconds: int) -> None:
+        self._add("EXPIRE", key, seconds)
+
     def sadd(self, key: str, *members: object) -> None:
         if members:
             self._add("SADD", key, *members)
@@ -88,9 +94,14 @@ def strings(mapping: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in mapping.items() if v is not None and v != ""}
 
 
-def hashes(store: Store, keys: Iterable[str]) -> list[dict[str, str]]:
+def redis_of(store: Store | RedisClient) -> RedisClient:
+    """The client of a `Store`, or the client itself (processes that have no `Store`)."""
+    return store.redis if isinstance(store, Store) else store
+
+
+def hashes(store: Store | RedisClient, keys: Iterable[str]) -> list[dict[str, str]]:
     """Several hashes in one round trip (an empty dict for a missing key)."""
-    pipe = store.redis.pipeline(transaction=False)
+    pipe = redis_of(store).pipeline(transaction=False)
     for key in keys:
         pipe.hgetall(key)
     return list(pipe.execute())

@@ -7,7 +7,7 @@ import asyncio
 
 from ocpp.v16 import call
 
-from ocpp_worker.state import chargepoints, idtags, transactions
+from ocpp_worker.state import chargepoints, idtags, registrations, transactions
 
 
 async def test_cold_boot_with_two_connectors(chargers, store, cp_id):
@@ -151,7 +151,8 @@ async def test_firmware_diagnostics_and_security_messages_are_recorded(chargers,
     assert info["diagnosticsStatus"] == "Uploaded"
     assert info["firmwareStatus"] == "Installed"
     assert info["logStatus"] == "Uploaded" and info["logRequestId"] == "7"
-    assert "FirmwareUpdated" in store.redis.lindex(store.keys.security_events(cp_id), -1)
+    (event,) = registrations.events_page(store, store.keys, cp_id, 10)
+    assert (event.kind, event.detail, event.source) == ("FirmwareUpdated", "v2", "charger")
     assert "BEGIN CERTIFICATE REQUEST" in store.redis.lindex(store.keys.csrs(cp_id), -1)
     await cp.call(call.SignedFirmwareStatusNotification(status="SignatureVerified", request_id=3))
     assert chargepoints.get(store, cp_id)["firmwareStatus"] == "SignatureVerified"
