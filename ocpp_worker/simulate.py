@@ -7,24 +7,33 @@ StartTransaction → MeterValues → StopTransaction) against the gateway. Witho
 ``--exit`` it then stays connected and answers the central system's calls: remote
 start/stop, configuration, reset, trigger, unlock, availability, data transfer.
 The tests use `SimulatedChargePoint` as their real charger.
+
+It connects as the OCPP 1.6 security profiles ask (docs/SECURITY.md): ``--password``
+sends HTTP Basic auth (profiles 1 and 2), a ``wss://`` URL uses TLS verified against
+``--cafile`` (profile 2), and ``--cert``/``--key`` present a client certificate
+(profile 3). When the central system changes its AuthorizationKey, it reconnects
+with the new key, as a charger does after a key rotation.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import logging
+import ssl
 import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import websockets
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import (
     Action,
     AvailabilityStatus,
+    CertificateSignedStatus,
     ChargePointErrorCode,
     ChargePointStatus,
     ClearCacheStatus,
@@ -45,6 +54,37 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def connect_options(
+    url: str,
+    cp_id: str,
+    *,
+    password: str | None = None,
+    cafile: str | None = None,
+    cert: str | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """`websockets.connect` keyword arguments for a charger with these credentials: the
+    ``ocpp1.6`` subprotocol, Basic auth (username = charger id, password = its
+    AuthorizationKey), and for ``wss://`` a TLS context that verifies the gateway
+    (against `cafile`, else the system's CAs) and presents a client certificate."""
+    options: dict[str, Any] = {"subprotocols": ["ocpp1.6"]}
+    if password is not None:
+        token = base64.b64encode(f"{cp_id}:{password}".encode()).decode("ascii")
+        options["additional_headers"] = {"Authorization": f"Basic {token}"}
+    secure = url.startswith("wss://")
+    if not secure and (cafile or cert or key):
+        raise ValueError("--cafile, --cert and --key need a wss:// URL")
+    if (cert is None) != (key is None):
+        raise ValueError("--cert and --key go together")
+    if secure:
+        context = ssl.create_default_context(cafile=cafile)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if cert is not None:
+            context.load_cert_chain(cert, key)
+        options["ssl"] = context
+    return options
+
+
 class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
     """A charger with `connectors` connectors and a plain energy meter."""
 
@@ -60,6 +100,7 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.last_sample: dict[int, float] = {}  # connector -> time of its last MeterValues
         self.background: set[asyncio.Task[Any]] = set()
+        self.key_changed = asyncio.Event()  # the central system set a new AuthorizationKey
 
     def _later(self, coro: Any) -> None:
         """Run a follow-up CALL after our reply went out (the spec's order)."""
@@ -190,6 +231,17 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         self.configuration[key] = value
         return call_result.ChangeConfiguration(status=ConfigurationStatus.accepted)
 
+    @after(Action.change_configuration)
+    def after_change_configuration(self, key: str, value: str, **kw: Any) -> None:
+        """A new AuthorizationKey: reconnect with it, once our Accepted is on its way."""
+        if key == "AuthorizationKey":
+            self.key_changed.set()
+
+    @on(Action.certificate_signed)
+    def on_certificate_signed(self, certificate_chain: str, **kw: Any) -> Any:
+        self.received.append(("CertificateSigned", {"certificate_chain": certificate_chain}))
+        return call_result.CertificateSigned(status=CertificateSignedStatus.accepted)
+
     @on(Action.reset)
     def on_reset(self, type: str, **kw: Any) -> Any:
         self.received.append(("Reset", {"type": type}))
@@ -229,36 +281,71 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
 
 async def run(args: argparse.Namespace) -> int:
     url = f"{args.url.rstrip('/')}/{args.id}"
-    async with websockets.connect(url, subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
-        cp = SimulatedChargePoint(args.id, ws, connectors=args.connectors)
-        listener = asyncio.create_task(cp.start())
-        boot = await cp.boot()
-        print(f"{args.id}: BootNotification {boot.status}, heartbeat every {boot.interval} s")
-        heartbeat = await cp.call(call.Heartbeat())
-        print(f"{args.id}: Heartbeat, central system time {heartbeat.current_time}")
-        if args.session:
-            tx_id = await cp.session(1, args.id_tag, args.samples)
-            print(f"{args.id}: charging session done, transaction {tx_id}, meter {cp.meter_wh} Wh")
-        if args.exit:
-            listener.cancel()
-            return 0
-        print(f"{args.id}: connected to {url}; answering the central system (Ctrl-C to stop)")
-        # Heartbeat at the interval the central system gave; while charging, meter values
-        # every --meter-interval seconds.
-        next_heartbeat = time.monotonic() + (boot.interval or 300)
-        while True:
-            await asyncio.sleep(args.meter_interval)
-            for connector in list(cp.transactions):
-                await cp.meter(connector)
-            if time.monotonic() >= next_heartbeat:
-                await cp.call(call.Heartbeat())
-                next_heartbeat = time.monotonic() + (boot.interval or 300)
+    password = args.password
+    interval: int | None = None  # the heartbeat interval the boot gave; None: not booted yet
+    while True:
+        options = connect_options(
+            url, args.id, password=password, cafile=args.cafile, cert=args.cert, key=args.key
+        )
+        async with websockets.connect(url, **options) as ws:
+            cp = SimulatedChargePoint(args.id, ws, connectors=args.connectors)
+            if password is not None:
+                cp.configuration["AuthorizationKey"] = password
+            listener = asyncio.create_task(cp.start())
+            try:
+                if interval is None:
+                    interval = await first_connection(cp, args)
+                    if args.exit:
+                        return 0
+                    print(f"{args.id}: connected to {url}; answering the central system (Ctrl-C to stop)")
+                await stay_online(cp, args.meter_interval, interval)
+            finally:
+                listener.cancel()
+        # The AuthorizationKey was rotated: reconnect with the new one (the central
+        # system keeps the old one valid until we do).
+        password = cp.configuration["AuthorizationKey"]
+        print(f"{args.id}: AuthorizationKey changed; reconnected with the new key")
+
+
+async def first_connection(cp: SimulatedChargePoint, args: argparse.Namespace) -> int:
+    """Boot, heartbeat and the optional session; the heartbeat interval the boot gave."""
+    boot = await cp.boot()
+    print(f"{args.id}: BootNotification {boot.status}, heartbeat every {boot.interval} s")
+    heartbeat = await cp.call(call.Heartbeat())
+    print(f"{args.id}: Heartbeat, central system time {heartbeat.current_time}")
+    if args.session:
+        tx_id = await cp.session(1, args.id_tag, args.samples)
+        print(f"{args.id}: charging session done, transaction {tx_id}, meter {cp.meter_wh} Wh")
+    return int(boot.interval or 300)
+
+
+async def stay_online(cp: SimulatedChargePoint, meter_interval: float, heartbeat_interval: int) -> None:
+    """Heartbeat every `heartbeat_interval` seconds; while charging, meter values every
+    `meter_interval`. Returns once the central system changed the AuthorizationKey."""
+    next_heartbeat = time.monotonic() + heartbeat_interval
+    while True:
+        try:
+            await asyncio.wait_for(cp.key_changed.wait(), meter_interval)
+            return
+        except TimeoutError:
+            pass
+        for connector in list(cp.transactions):
+            await cp.meter(connector)
+        if time.monotonic() >= next_heartbeat:
+            await cp.call(call.Heartbeat())
+            next_heartbeat = time.monotonic() + heartbeat_interval
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--id", default="CP001", help="charge point identity (default CP001)")
-    parser.add_argument("--url", default="ws://localhost:9000/ocpp", help="gateway URL without the id")
+    parser.add_argument(
+        "--url", default="ws://localhost:9000/ocpp", help="gateway URL without the id (ws:// or wss://)"
+    )
+    parser.add_argument("--password", help="AuthorizationKey for HTTP Basic auth (security profiles 1, 2)")
+    parser.add_argument("--cafile", help="PEM CA to verify the gateway's wss:// certificate with")
+    parser.add_argument("--cert", help="PEM client certificate (security profile 3; with --key)")
+    parser.add_argument("--key", help="PEM private key of --cert")
     parser.add_argument("--connectors", type=int, default=2)
     parser.add_argument("--session", action="store_true", help="run one charging session after boot")
     parser.add_argument("--id-tag", default="DEMO-TAG")
@@ -274,7 +361,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run(args))
     except KeyboardInterrupt:
         return 0
+    except ValueError as exc:
+        parser.error(str(exc))
     except (OSError, websockets.exceptions.InvalidHandshake) as exc:
+        # ssl.SSLError is an OSError: a gateway certificate that does not verify lands here
         print(f"cannot connect to {args.url}: {exc}", file=sys.stderr)
         return 1
 
