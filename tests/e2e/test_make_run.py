@@ -77,6 +77,8 @@ def test_make_run_serves_a_charger_and_stops_cleanly(tmp_path):
     prefix = f"ocpptest-run-{uuid.uuid4().hex[:8]}:"
     ports = {"OCPP_WS_PORT": free_port(), "HTTP_PORT": free_port(), "FLOWER_PORT": free_port()}
     env = {**os.environ, "OCPP_KEY_PREFIX": prefix, **{k: str(v) for k, v in ports.items()}}
+    for name in ("API_TOKEN", "OCPP_REGISTRATION", "OCPP_TLS_CERT", "OCPP_TLS_KEY"):
+        env.pop(name, None)  # the quickstart's defaults: every door open, each one warned about
     log = open(tmp_path / "make-run.log", "wb")  # noqa: SIM115
     run = subprocess.Popen(
         ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -94,6 +96,10 @@ def test_make_run_serves_a_charger_and_stops_cleanly(tmp_path):
             assert run.poll() is None, (tmp_path / "make-run.log").read_text()[-3000:]
             assert time.monotonic() < deadline, (tmp_path / "make-run.log").read_text()[-3000:]
             time.sleep(0.3)
+        # one warning line per open door (this environment sets no token, no TLS, no closed registration)
+        output = (tmp_path / "make-run.log").read_text()
+        for door in ("API_TOKEN is not set", "OCPP_REGISTRATION=open", "no TLS"):
+            assert f"WARNING: {door}" in output, output[-3000:]
         # a worker must be consuming before the simulator's first CALL times out (30 s): it is by now
         simulator = subprocess.run(
             [
