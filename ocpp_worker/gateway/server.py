@@ -8,6 +8,7 @@ many chargers are connected (python-websockets' "one Redis reader per process").
 from __future__ import annotations
 
 import asyncio
+import functools
 import http
 import logging
 import os
@@ -24,10 +25,13 @@ from websockets.typing import Subprotocol
 
 from ocpp_worker import timeutil, transport
 from ocpp_worker.config import Settings
-from ocpp_worker.gateway import registry, tls
+from ocpp_worker.gateway import admission, registry, tls
+from ocpp_worker.gateway.admission import Admission
 from ocpp_worker.gateway.inbound import InboundWriter
+from ocpp_worker.gateway.key_checks import KeyChecks
 from ocpp_worker.gateway.session import OutgoingCall, Session
 from ocpp_worker.protocol import frames, identity
+from ocpp_worker.state import client, registrations
 from ocpp_worker.state.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -62,6 +66,10 @@ class Gateway:
             )
         )
         self.inbound = InboundWriter(self.redis, self.keys.inbound)
+        # AuthorizationKey checks run scrypt in threads, each with the sync client
+        self.sync_redis = client.connect(settings.redis_url)
+        self.key_checks = KeyChecks(functools.partial(registrations.verify_key, self.sync_redis, self.keys))
+        self.admission = Admission(self.redis, self.keys, settings.registration, self.key_checks)
         self.sessions: dict[str, Session] = {}
         self.server: Server | None = None
 
@@ -105,25 +113,30 @@ class Gateway:
         pipe.delete(self.keys.gateway_outbox(self.id))
         await pipe.execute()
         await self.redis.aclose()
+        self.key_checks.close()
+        self.sync_redis.close()
 
     @property
     def port(self) -> int:
         assert self.server is not None
         return int(next(iter(self.server.sockets)).getsockname()[1])
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Every HTTP request before the upgrade: /healthz, the path, then the charger's
+        admission (`gateway/admission.py`), all before any frame is read."""
         if request.path == "/healthz":
             return connection.respond(http.HTTPStatus.OK, f"ok {len(self.sessions)} chargers\n")
         cp_id = identity.from_path(request.path)
         if cp_id is None:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "connect to /ocpp/{chargePointId}\n")
+        remote = str(connection.remote_address[0]) if connection.remote_address else ""
         if not identity.is_valid(cp_id, self.settings.charger_id_pattern):
-            log.warning("refused a handshake for an invalid charge point id %r", cp_id[:64])
-            return connection.respond(
-                http.HTTPStatus.BAD_REQUEST,
-                "a charge point id is 1-48 characters of a-z A-Z 0-9 * - _ = : + | @ .\n",
-            )
-        return None
+            refusal = await self.admission.refuse(admission.BAD_ID, cp_id, remote, None, valid_id=False)
+            return _respond(connection, refusal)
+        ssl_object = connection.transport.get_extra_info("ssl_object")
+        authorizations = request.headers.get_all("Authorization")
+        refused = await self.admission.check(cp_id, authorizations, ssl_object, remote)
+        return None if refused is None else _respond(connection, refused)
 
     # -- one connection -----------------------------------------------------
     async def handle(self, ws: ServerConnection) -> None:
@@ -259,6 +272,13 @@ class Gateway:
                 )
             except Exception:
                 log.exception("registry refresh failed")
+
+
+def _respond(connection: ServerConnection, refusal: admission.Refusal) -> Response:
+    response = connection.respond(refusal.status, refusal.body)
+    for name, value in refusal.headers:
+        response.headers[name] = value
+    return response
 
 
 def raise_open_file_limit() -> None:

@@ -8,19 +8,39 @@ from ocpp.v16.enums import Action, DataTransferStatus, RegistrationStatus
 from ocpp_worker import timeutil
 from ocpp_worker.handlers import data_transfer
 from ocpp_worker.handlers.registry import CallContext, handles
-from ocpp_worker.state import chargepoints, configuration
+from ocpp_worker.state import chargepoints, configuration, registrations
+
+# A Pending charger sends its next BootNotification after this many seconds: well
+# within the gateway's boot deadline (OCPP_BOOT_DEADLINE_S, 60 s by default), so an
+# operator's Accept reaches it before that socket is closed.
+PENDING_RETRY_S = 30
 
 
 @handles(Action.boot_notification)
 def boot_notification(ctx: CallContext, req: call.BootNotification) -> call_result.BootNotification:
-    """Accept every charger; it heartbeats at its stored HeartbeatInterval."""
-    interval = int(configuration.get_value(ctx.store, ctx.cp_id, "HeartbeatInterval") or 300)
-    chargepoints.record_boot(
-        ctx.store, ctx.writes, ctx.cp_id, ctx.payload, RegistrationStatus.accepted, ctx.now_iso
-    )
-    return call_result.BootNotification(
-        current_time=ctx.now_iso, interval=interval, status=RegistrationStatus.accepted
-    )
+    """Accepted, heartbeating at its stored HeartbeatInterval; or Pending, for a
+    registered charger whose registration says ``bootStatus: Pending``.
+
+    The policy: a charger the operator registered but has not accepted yet (its
+    installation still to be checked, its key still to be set) may connect (the
+    handshake checks its security profile as for any registered charger) and is
+    answered Pending with an `interval` of PENDING_RETRY_S: per OCPP 1.6 §4.2 it
+    boots again after that, and meanwhile the central system may send it calls
+    (GetConfiguration, ChangeConfiguration AuthorizationKey, ...) through the API. Its
+    ``registrationStatus`` is recorded as Pending, so the gateway does not count it as
+    booted: its socket is closed at the boot deadline unless a later BootNotification
+    is Accepted (the operator set ``bootStatus: Accepted``). The specification asks a
+    Pending charger not to send other requests; we do not refuse them. Unregistered
+    chargers (open registration) and registered ones set to Accepted are Accepted.
+    """
+    registration = registrations.get(ctx.store, ctx.store.keys, ctx.cp_id)
+    if registration is not None and registration.boot_status == RegistrationStatus.pending:
+        status, interval = RegistrationStatus.pending, PENDING_RETRY_S
+    else:
+        status = RegistrationStatus.accepted
+        interval = int(configuration.get_value(ctx.store, ctx.cp_id, "HeartbeatInterval") or 300)
+    chargepoints.record_boot(ctx.store, ctx.writes, ctx.cp_id, ctx.payload, status, ctx.now_iso)
+    return call_result.BootNotification(current_time=ctx.now_iso, interval=interval, status=status)
 
 
 @handles(Action.heartbeat)
