@@ -1,6 +1,9 @@
+import random
+
 import pytest
 
-from ocpp_worker.protocol import errors, validation
+from ocpp_worker.protocol import errors, frames, validation
+from tests.support import fuzz
 
 BOOT = {"chargePointVendor": "V", "chargePointModel": "M"}
 
@@ -66,3 +69,43 @@ def test_decimal_too_large_for_multiple_of_is_a_property_violation():
     }
     with pytest.raises(errors.PropertyConstraintViolationError):
         validation.validate("response", "GetCompositeSchedule", payload)
+
+
+def _fuzzed_payloads(count: int) -> list[tuple[str, object]]:
+    """Valid and one-rule-broken payloads of every charger action, as the worker sees
+    them (through frames.parse), plus values at the edges of JSON's types."""
+    rng = random.Random(8)
+    ctx = fuzz.Context(transactions=[1000, 2**31 - 1])
+    out: list[tuple[str, object]] = []
+    for n in range(count):
+        if n % 2:
+            action = rng.choice(fuzz.CHARGER_ACTIONS)
+            text = fuzz.dumps(rng, [2, str(n), action, fuzz.valid_payload(action, rng, ctx)])
+        else:
+            _, step = fuzz.invalid_call(rng, ctx, str(n))
+            text = step.text
+        parsed = frames.parse(text)
+        assert isinstance(parsed, frames.Call)
+        out.append((parsed.action, parsed.payload))
+    edges = [1.0, -0.0, True, False, None, 2**63 - 1, 1e300, "", "1", [], {}, [1], {"": 1}]
+    for action in fuzz.CHARGER_ACTIONS:
+        for field in ("connectorId", "transactionId", "meterStart", "idTag", "meterValue", "status"):
+            out.extend((action, {field: edge}) for edge in edges)
+    return out
+
+
+def test_the_compiled_check_is_never_more_lenient_than_jsonschema() -> None:
+    """The fast path may only ever say 'valid' where jsonschema says so too; on
+    anything else jsonschema decides, so the error codes stay jsonschema's."""
+    accepted = refused = 0
+    for action, payload in _fuzzed_payloads(3000):
+        fast = validation.passes_fast_check("request", action)(payload)
+        slow = validation._validator("request", action).is_valid(payload)
+        assert not fast or slow, (action, payload)
+        accepted += fast
+        refused += not fast
+    assert accepted > 500 and refused > 500  # both sides were exercised
+
+
+def test_decimal_messages_skip_the_fast_check() -> None:
+    assert not validation.passes_fast_check("request", "SetChargingProfile")({})
