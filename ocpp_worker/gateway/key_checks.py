@@ -1,6 +1,7 @@
 """AuthorizationKey checks for the handshake: off the event loop, bounded, remembered.
 
-A key check is scrypt (`state.key_hashes`: ~50 ms of CPU and 16 MiB per run), so:
+A key check is scrypt (`state.key_hashes`: 16 MiB and 50-130 ms of CPU per run, the
+latter measured on a busy 2-core machine), so:
 
 * it runs in a small thread pool of its own (hashlib releases the GIL in scrypt), never
   on the event loop, which keeps serving every connected charger meanwhile;
@@ -20,13 +21,14 @@ A key check is scrypt (`state.key_hashes`: ~50 ms of CPU and 16 MiB per run), so
   with Retry-After, and the charger comes back later.
 
 This is a choice for boot storms. Remembered outcomes make the common storm, chargers
-reconnecting to a gateway that kept running (a load balancer or network fault),
-nearly free. They do not survive a gateway restart: then every charger pays one
-scrypt, so a gateway admits ~20 new Basic-auth chargers per second per thread, and
-the bound turns the excess into quick 503s that the chargers retry (with their own
-back-off), instead of thousands of handshakes queued past their timeouts. A cache
-shared through Redis would survive restarts, but would put fast password digests
-next to the slow hashes, which is what the slow hashes are there to prevent.
+reconnecting to a gateway that kept running (a network fault), nearly free. They do
+not survive a gateway restart, nor follow a charger that the load balancer sends to
+another gateway: then the charger pays one scrypt, so a gateway admits some 8-20 new
+Basic-auth chargers per second per thread (up to four threads), and the bound turns
+the excess into quick 503s that the chargers retry with their own back-off, instead
+of thousands of handshakes queued past their timeouts. A cache shared through Redis
+would survive restarts, but would put fast password digests next to the slow hashes,
+which is what the slow hashes are there to prevent.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ charger. The parameters travel with each hash, so they can be raised later witho
 invalidating the keys already stored; `matches` bounds what it accepts, so a damaged
 or planted record cannot make a gateway allocate gigabytes.
 
-scrypt with n=2**14, r=8 takes ~50 ms of CPU and 16 MiB: callers on an event loop run
+scrypt with n=2**14, r=8 takes 16 MiB and 50-130 ms of CPU: callers on an event loop run
 `matches` in a thread (`gateway/admission.py`).
 """
 

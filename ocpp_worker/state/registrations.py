@@ -311,7 +311,7 @@ def verify_key(store: Store | RedisClient, keys: Keys, cp_id: str, password: str
     """Whether `password` is the charger's key or its staged rotation key; a staged key
     that matches becomes the key, and the old one stops working.
 
-    Takes one or two scrypt runs (~50 ms of CPU each): never call it on an event loop.
+    Takes one or two scrypt runs (tens of milliseconds of CPU each): never call it on an event loop.
     A password that no key could be (`key_hashes.check_key`) is refused without one.
     """
     try:
