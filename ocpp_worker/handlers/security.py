@@ -6,9 +6,13 @@ from __future__ import annotations
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, GenericStatus
 
-from ocpp_worker import timeutil
+from ocpp_worker import certificates, timeutil
 from ocpp_worker.handlers.registry import CallContext, handles
 from ocpp_worker.state import chargepoints, registrations
+
+# The security event of a CSR we refused to sign (counted as "Other" until
+# `registrations.GatewayEvent` names it).
+CSR_REJECTED = "CsrRejected"
 
 
 @handles(Action.security_event_notification)
@@ -31,9 +35,31 @@ def security_event_notification(
 
 @handles(Action.sign_certificate)
 def sign_certificate(ctx: CallContext, req: call.SignCertificate) -> call_result.SignCertificate:
-    """Queue the CSR for the operator's PKI, which answers later with CertificateSigned
-    (through the API's generic call route)."""
-    chargepoints.record_csr(ctx.store, ctx.writes, ctx.cp_id, {"csr": req.csr, "receivedAt": ctx.now_iso})
+    """With a CSMS CA configured (`certificates`), check the CSR and sign it: Accepted,
+    then CertificateSigned with the chain right after the reply (the extension's
+    order); a CSR we do not sign is Rejected and a security event of the charger.
+    Without one, Accepted and kept for the operator's PKI, which answers later with
+    CertificateSigned through the API's generic call route. Every CSR is kept with
+    its outcome (`Keys.csrs`): the record of the certificates issued."""
+    entry = {"csr": req.csr, "receivedAt": ctx.now_iso}
+    ca = certificates.authority(ctx.store.settings)
+    if ca is None:
+        chargepoints.record_csr(ctx.store, ctx.writes, ctx.cp_id, {**entry, "status": "Pending"})
+        return call_result.SignCertificate(status=GenericStatus.accepted)
+    try:
+        csr = certificates.check_csr(req.csr, ctx.cp_id)
+    except certificates.CsrRejected as exc:
+        reason = f"SignCertificate refused: {exc}"
+        chargepoints.record_csr(
+            ctx.store, ctx.writes, ctx.cp_id, {**entry, "status": "Rejected", "reason": reason}
+        )
+        registrations.queue_event(ctx.writes, ctx.store.keys, ctx.cp_id, CSR_REJECTED, reason, ctx.now_iso)
+        return call_result.SignCertificate(status=GenericStatus.rejected)
+    cert = certificates.sign(ca, csr, ctx.now)
+    serial = f"{cert.serial_number:x}"
+    issued = {"status": "Signed", "serialNumber": serial, "notAfter": timeutil.iso(cert.not_valid_after_utc)}
+    chargepoints.record_csr(ctx.store, ctx.writes, ctx.cp_id, {**entry, **issued})
+    ctx.call_after_reply("CertificateSigned", {"certificateChain": certificates.chain(ca, cert)})
     return call_result.SignCertificate(status=GenericStatus.accepted)
 
 
