@@ -17,7 +17,6 @@ from celery.exceptions import Reject
 from ocpp_worker import handlers, transport
 from ocpp_worker.celery_app import app
 from ocpp_worker.protocol import frames
-from ocpp_worker.state import replies
 from ocpp_worker.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -62,10 +61,8 @@ def run_batch(task: OcppCallTask, action: str, batch: list[transport.TaskEnvelop
             log.error("%s task for %s carries another frame; dropped", action, envelope.get("cp"))
             continue
         calls.append((envelope, call))
-    attempts: list[int] | None = None
     for wait in (*OUTAGE_WAITS_S, None):
         try:
-            attempts = attempts or replies.count_attempts(store, [envelope["entry"] for envelope, _ in calls])
             incoming = [
                 handlers.Incoming(
                     cp_id=envelope["cp"],
@@ -76,9 +73,8 @@ def run_batch(task: OcppCallTask, action: str, batch: list[transport.TaskEnvelop
                     conn=envelope.get("conn", ""),
                     frame_id=envelope["entry"],
                     frame=envelope["frame"],
-                    attempt=attempt,
                 )
-                for (envelope, call), attempt in zip(calls, attempts, strict=True)
+                for envelope, call in calls
             ]
             outcome = handlers.handle_batch(store, incoming)
             break
@@ -87,9 +83,9 @@ def run_batch(task: OcppCallTask, action: str, batch: list[transport.TaskEnvelop
                 raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
             log.warning("%s: Redis unreachable (%s); trying again in %g s", action, exc, wait)
             time.sleep(wait)
-    envelope_of = {id(one): envelope for one, (envelope, _) in zip(incoming, calls, strict=True)}
+    envelope_of = {envelope["entry"]: envelope for envelope, _ in calls}
     for crashed in outcome.crashed:  # retried alone, so the others' answers are not held up
-        task.apply_async(args=([envelope_of[id(crashed)]],), countdown=0.2 * crashed.attempt)
+        task.apply_async(args=([envelope_of[crashed.frame_id]],), countdown=0.2 * crashed.attempt)
 
 
 def _make_task(action: str) -> Any:

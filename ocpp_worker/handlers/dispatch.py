@@ -54,7 +54,7 @@ class Incoming:
     conn: str = ""  # the connection it came in on
     frame_id: str = ""  # the inbound stream entry it came in ("" when unknown)
     frame: str = ""  # its text, kept with a dead letter
-    attempt: int = 1  # runs begun on this frame, this one included
+    attempt: int = 1  # runs begun on this frame, this one included: counted by its claim
 
 
 class HandlerCrashed(Exception):
@@ -104,7 +104,8 @@ def handle(store: Store, call: Incoming, now: datetime | None = None, take_over:
     while time.monotonic() < deadline:
         claim = replies.Claim.new(call.cp_id, call.unique_id, call.frame_id)
         found = replies.claimed(replies.run(store, replies.queue_claim, claim, take_over))
-        if found is None:
+        if isinstance(found, int):
+            call = dataclasses.replace(call, attempt=found)
             reply, writes = prepare(store, call, claim, now)
             if replies.run(store, replies.queue_commit, claim, reply, writes):
                 return reply
@@ -149,7 +150,8 @@ def handle_batch(store: Store, calls: list[Incoming], now: datetime | None = Non
     commits = store.redis.pipeline(transaction=False)
     for i, (call, claim, held) in enumerate(zip(calls, claims, held_by, strict=True)):
         found = replies.claimed(held)
-        if found is None:
+        if isinstance(found, int):
+            call = dataclasses.replace(call, attempt=found)
             try:
                 reply, writes = prepare(store, call, claim, now)
             except HandlerCrashed:

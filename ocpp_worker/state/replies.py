@@ -29,7 +29,9 @@ REPLY_MEMORY_SECONDS = 3600
 ATTEMPTS_MEMORY_SECONDS = 3600
 
 # Claim the key unless it holds a reply or another frame's claim; a claim of the same
-# frame (ARGV[3], a redelivery whose first run died) may be taken over.
+# frame (ARGV[3], a redelivery whose first run died) may be taken over. A claim counts a
+# run begun on its frame (KEYS[2], when ARGV[4] is "1"), in the same round trip, and
+# returns that count; a worker killed under the frame leaves it raised.
 _CLAIM = """
 local current = redis.call('GET', KEYS[1])
 if current then
@@ -37,7 +39,10 @@ if current then
   if not mine then return current end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return false
+if ARGV[4] ~= '1' then return 1 end
+local runs = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return runs
 """
 
 _RELEASE = """
@@ -103,12 +108,26 @@ class Claim:
 def queue_claim(pipe: Any, store: Store, claim: Claim, take_over: bool) -> None:
     """Queue `claim` on `pipe`; read its result with `claimed`. `take_over`: also take
     the claim of an earlier run of the same frame (it died)."""
-    pipe.eval(_CLAIM, 1, claim.key(store), claim.token, CLAIM_MS, claim.frame_id if take_over else "")
+    counted = "1" if claim.frame_id else ""
+    attempts_key = store.keys.attempts(claim.frame_id or "-")
+    take = claim.frame_id if take_over else ""
+    pipe.eval(
+        _CLAIM,
+        2,
+        claim.key(store),
+        attempts_key,
+        claim.token,
+        CLAIM_MS,
+        take,
+        counted,
+        ATTEMPTS_MEMORY_SECONDS,
+    )
 
 
-def claimed(result: str | None) -> Found | None:
-    """None if the queued claim succeeded, else what holds the CALL."""
-    return None if result is None else _found(result)
+def claimed(result: int | str) -> int | Found:
+    """The claim's run number on its frame (1 the first time; 1 for a frame without an
+    id) if the queued claim succeeded, else what holds the CALL."""
+    return int(result) if isinstance(result, int) else _found(result)
 
 
 def release(store: Store, claim: Claim) -> None:
@@ -130,14 +149,3 @@ def run(store: Store, queue: Any, *args: Any) -> Any:
     pipe = store.redis.pipeline(transaction=False)
     queue(pipe, store, *args)
     return pipe.execute()[0]
-
-
-def count_attempts(store: Store, frame_ids: list[str]) -> list[int]:
-    """How many times a task has now begun handling each inbound frame (1 the first
-    time; 1 for a frame without an id); a worker killed under it leaves it raised."""
-    pipe = store.redis.pipeline(transaction=False)
-    for frame_id in filter(None, frame_ids):
-        pipe.incr(store.keys.attempts(frame_id))
-        pipe.expire(store.keys.attempts(frame_id), ATTEMPTS_MEMORY_SECONDS)
-    counts = iter(pipe.execute()[::2]) if any(frame_ids) else iter(())
-    return [int(next(counts)) if frame_id else 1 for frame_id in frame_ids]
