@@ -6,7 +6,8 @@ writes the OpenAPI document from both. Here it learns our ways:
 * `@bp.arguments` reads with `api.bodies.RequestParser` (body rules, 400 in the
   envelope); a JSON body also documents 413 and 415.
 * `@bp.response(status, DataSchema)` puts what the view returns, the data or a `Reply`,
-  in the envelope, dumped and documented as `DataSchemaEnvelope`.
+  in the envelope, dumped and documented as `DataSchemaEnvelope`; `@bp.response(204)`
+  answers no body at all, as HTTP requires.
 * `@bp.errors(404, ...)` documents error statuses: each is the shared response of its
   status (`components/responses`, the envelope with `api.errors.REASONS` as description).
 * Every route of a blueprint documents the bearer token (401) unless the blueprint is
@@ -135,6 +136,8 @@ class Blueprint(_Blueprint):
     def response(
         self, status_code: int, schema: type[Schema] | None = None, *, description: str | None = None
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        if status_code == HTTPStatus.NO_CONTENT:
+            return self._no_content(description)
         dump = super().response(status_code, envelope(schema), description=description)
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -146,6 +149,20 @@ class Blueprint(_Blueprint):
                 return {"success": ok, "message": reply.message, "data": reply.data}, reply.status
 
             return dump(enveloped)
+
+        return decorate
+
+    def _no_content(self, description: str | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """204: HTTP allows no body, so no envelope (what the view returns is dropped)."""
+        document = super().response(HTTPStatus.NO_CONTENT, description=description)
+
+        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(view)
+            def empty(*args: Any, **kwargs: Any) -> Response:
+                view(*args, **kwargs)
+                return Response(status=HTTPStatus.NO_CONTENT)
+
+            return document(empty)
 
         return decorate
 

@@ -7,6 +7,7 @@ message id. So any API process can wait for any charger, wherever its socket is.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from celery.result import AsyncResult
 from ocpp_worker import transport
 from ocpp_worker.protocol import errors, frames, validation
 from ocpp_worker.protocol.actions import CSMS_INITIATED
-from ocpp_worker.state import chargepoints, configuration
+from ocpp_worker.state import chargepoints, configuration, key_hashes, registrations
 from ocpp_worker.state.store import Store
 
 
@@ -69,7 +70,7 @@ def _after_change_configuration(
     store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]
 ) -> None:
     if answer.get("status") in {"Accepted", "RebootRequired"}:
-        configuration.record_accepted(store, cp_id, request["key"], request["value"])
+        configuration.record_accepted(store, cp_id, request["key"], request["value"])  # never a secret
 
 
 def _after_get_configuration(
@@ -85,13 +86,35 @@ AFTER_RESULT: dict[str, AfterResult] = {
 
 
 def check_request(action: str, payload: dict[str, Any]) -> None:
-    """Refuse, before anything is sent, a call no 1.6 charger could accept."""
+    """Refuse, before anything is sent, a call no 1.6 charger could accept, or an
+    AuthorizationKey we could not keep (`key_hashes.check_key`)."""
     if action not in CSMS_INITIATED:
         raise UnknownAction(f"{action} is not a central-system action in OCPP 1.6")
     try:
         validation.validate("request", action, payload)
     except errors.OcppError as exc:
         raise InvalidPayload(exc) from None
+    if _carries_secret(action, payload):
+        try:
+            key_hashes.check_key(payload["value"])
+        except ValueError as exc:
+            raise InvalidPayload(
+                errors.PropertyConstraintViolationError(f"value: {exc}", {"field": "value"})
+            ) from None
+
+
+def _carries_secret(action: str, payload: dict[str, Any]) -> bool:
+    return action == "ChangeConfiguration" and payload.get("key") in configuration.WRITE_ONLY
+
+
+def _stage_new_key(store: Store, cp_id: str, key: str) -> None:
+    """Key rotation (1.6 security whitepaper): make the new AuthorizationKey valid beside
+    the current one *before* the charger gets it, whatever route sends it. A charger
+    that accepts may reconnect with the new key at once, sooner than its answer comes
+    back to us; one that has a key we do not know would be locked out. The old key
+    stays valid until the charger connects with the new one (`registrations.verify_key`)."""
+    with contextlib.suppress(LookupError):  # not registered: no key of ours to rotate
+        registrations.stage_rotation(store, store.keys, cp_id, key)
 
 
 def outgoing(cp_id: str, action: str, payload: dict[str, Any], timeout: float) -> transport.CsmsCall:
@@ -153,8 +176,11 @@ def call(
     result: AsyncResult = AsyncResult(op.id, app=app)  # type: ignore[type-arg]
     backend: Any = app.backend  # the Redis backend; its async-consumer API is untyped
     backend.add_pending_result(result)  # subscribe before the answer can exist
+    if _carries_secret(action, payload):
+        _stage_new_key(store, cp_id, payload["value"])
+    entry_id = None
     try:
-        transport.to_gateway(store.redis, store.keys, gateway, op)
+        entry_id = transport.to_gateway(store.redis, store.keys, gateway, op)
         try:
             outcome: transport.CallOutcome = result.get(timeout=timeout, interval=0.05)
         except CeleryTimeoutError:
@@ -162,6 +188,11 @@ def call(
     finally:
         backend.remove_pending_result(result)
         result.forget()
+        if entry_id is not None and _carries_secret(action, payload):
+            # the outbox keeps sent entries until trimmed: a new key must not linger there
+            pipe = store.redis.pipeline(transaction=False)
+            pipe.xdel(store.keys.gateway_outbox(gateway), entry_id)
+            pipe.execute()
     answer = answer_of(action, cp_id, outcome)
     after = AFTER_RESULT.get(action)
     if after is not None:

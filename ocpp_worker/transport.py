@@ -170,10 +170,11 @@ def decode_op(fields: dict[str, str]) -> OutboxOp | None:
     return None
 
 
-def to_gateway(client: Any, keys: Keys, gateway_id: str, op: OutboxOp) -> None:
+def to_gateway(client: Any, keys: Keys, gateway_id: str, op: OutboxOp) -> Any:
     """Queue one op for a gateway process (it reads its outbox with one XREAD).
-    `client` may be a pipeline, so the op is sent with the writes it goes with."""
-    client.xadd(keys.gateway_outbox(gateway_id), encode_op(op), maxlen=OUTBOX_MAXLEN, approximate=True)
+    `client` may be a pipeline, so the op is sent with the writes it goes with; on a
+    client, the entry id is returned."""
+    return client.xadd(keys.gateway_outbox(gateway_id), encode_op(op), maxlen=OUTBOX_MAXLEN, approximate=True)
 
 
 # -- bridge → API: what became of one of our CALLs -------------------------------------

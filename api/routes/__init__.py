@@ -35,6 +35,7 @@ def blueprints() -> list[Blueprint]:
         health,
         idtags,
         openapi,
+        security,
         transactions,
     )
 
@@ -42,6 +43,7 @@ def blueprints() -> list[Blueprint]:
         health.bp,
         clients.bp,
         chargepoints.bp,
+        security.bp,
         configuration.bp,
         calls.bp,
         transactions.bp,

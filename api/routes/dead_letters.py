@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.context import store
-from api.schemas.common import page
+from api.schemas.common import is_stream_start, page
 from api.schemas.dead_letters import DeadLetterArgs, DeadLetterSchema
 from api.smorest import Blueprint
 from ocpp_worker.state import dead_letters
@@ -27,8 +27,8 @@ def list_dead_letters(query: dict[str, Any]) -> dict[str, Any]:
     before = query.get("before")
     if before is None:
         items = dead_letters.newest(s, query["limit"])
-    elif all(int(part) == 0 for part in before.split("-")):
-        items = []  # nothing is older than 0-0 (and Redis refuses "(0-0")
+    elif is_stream_start(before):
+        items = []
     else:
         items = dead_letters.newest(s, query["limit"], "(" + before)  # exclusive
     return {"items": items, "total": dead_letters.count(s)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.common import PageArgs, SampledValueSchema, iso_timestamp
+from api.schemas.registrations import RegistrationSchema
 from ocpp_worker.protocol import lengths
 
 CP_ID = validate.Length(1, lengths.CHARGE_BOX_IDENTITY)
@@ -52,6 +53,11 @@ class ChargePointSummarySchema(Schema):
 
 class ChargePointSchema(ChargePointSummarySchema):
     connectors = fields.List(fields.Nested(ConnectorSchema))
+    registration = fields.Nested(
+        RegistrationSchema,
+        allow_none=True,
+        metadata={"description": "null: not registered (OCPP_REGISTRATION=closed refuses it)"},
+    )
 
 
 class ChargePointListArgs(PageArgs):

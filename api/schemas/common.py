@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 MAX_LIMIT = 500
 # Redis takes list indexes as signed 64-bit integers and answers an error past them;
@@ -40,6 +41,26 @@ class UtcDateTime(fields.AwareDateTime):
             return moment.astimezone(UTC)
         except OverflowError:
             raise self.make_error("out_of_range") from None
+
+
+STREAM_ID = r"^\d{1,20}-\d{1,20}$"
+_STREAM_ID = re.compile(STREAM_ID, re.ASCII)
+MAX_ID_PART = 2**64 - 1  # Redis refuses a larger stream id part
+
+
+def _stream_id(value: str) -> None:
+    if not _STREAM_ID.match(value) or any(int(part) > MAX_ID_PART for part in value.split("-")):
+        raise ValidationError(f"Not a stream id: <ms>-<seq>, each at most {MAX_ID_PART}.")
+
+
+def stream_cursor(description: str) -> fields.String:
+    """``?before=``: the id of a stream entry (the last of a page) for the next, older page."""
+    return fields.String(validate=_stream_id, metadata={"pattern": STREAM_ID, "description": description})
+
+
+def is_stream_start(entry_id: str) -> bool:
+    """Whether nothing can be older than this entry id ("0-0"; Redis refuses "(0-0")."""
+    return all(int(part) == 0 for part in entry_id.split("-"))
 
 
 class Body(Schema):

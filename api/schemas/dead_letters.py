@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import re
+from marshmallow import Schema, fields
 
-from marshmallow import Schema, ValidationError, fields
-
-from api.schemas.common import LimitArgs, iso_timestamp
-
-STREAM_ID = r"^\d{1,20}-\d{1,20}$"
-_STREAM_ID = re.compile(STREAM_ID, re.ASCII)
-MAX_ID_PART = 2**64 - 1  # Redis refuses a larger stream id part
-
-
-def _stream_id(value: str) -> None:
-    if not _STREAM_ID.match(value) or any(int(part) > MAX_ID_PART for part in value.split("-")):
-        raise ValidationError(f"Not a stream id: <ms>-<seq>, each at most {MAX_ID_PART}.")
+from api.schemas.common import LimitArgs, iso_timestamp, stream_cursor
 
 
 class DeadLetterArgs(LimitArgs):
-    before = fields.String(
-        validate=_stream_id,
-        metadata={
-            "pattern": STREAM_ID,
-            "description": "a deadLetterId: only older dead letters (the next page)",
-        },
-    )
+    before = stream_cursor("a deadLetterId: only older dead letters (the next page)")
 
 
 class DeadLetterSchema(Schema):

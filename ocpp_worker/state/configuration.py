@@ -28,6 +28,14 @@ class ConfigurationError(ValueError):
     """A value the configuration manager refuses; the message says why."""
 
 
+# Security-extension keys whose value is a secret: never kept in the configuration copy,
+# whatever route sets or reports them. The AuthorizationKey (a charger's HTTP Basic
+# password) is write-only on the charger too (1.6 security whitepaper); we keep only its
+# scrypt hash (`state.registrations`), set through /api/v1/chargepoints/{id}/credentials.
+AUTHORIZATION_KEY = "AuthorizationKey"
+WRITE_ONLY = frozenset({AUTHORIZATION_KEY})
+
+
 Check = Callable[[str], None]
 
 
@@ -170,6 +178,10 @@ def get_value(store: Store, cp_id: str, key: str) -> str | None:
 
 def validate(key: str, value: str) -> KeySpec | None:
     """Raise `ConfigurationError` if an operator may not set `key` to `value`."""
+    if key in WRITE_ONLY:
+        raise ConfigurationError(
+            f"{key} is write-only: set it through /api/v1/chargepoints/{{id}}/credentials"
+        )
     spec = SPECS.get(key)
     if spec is None:
         any_string(value)
@@ -189,12 +201,16 @@ def set_value(store: Store, cp_id: str, key: str, value: str) -> KeySpec | None:
 
 def record_accepted(store: Store, cp_id: str, key: str, value: str) -> None:
     """The charger accepted ChangeConfiguration: its value is the truth now, whatever
-    our spec of the key would have said."""
-    store.redis.hset(store.keys.config(cp_id), key, value)
+    our spec of the key would have said. A write-only key is not kept."""
+    if key not in WRITE_ONLY:
+        store.redis.hset(store.keys.config(cp_id), key, value)
 
 
 def sync_from_charger(store: Store, cp_id: str, entries: list[dict[str, Any]]) -> None:
-    """Store what the charger reported (GetConfiguration.conf configurationKey)."""
-    values = {e["key"]: e["value"] for e in entries if e.get("value") is not None}
+    """Store what the charger reported (GetConfiguration.conf configurationKey), but no
+    write-only key a charger should not have reported."""
+    values = {
+        e["key"]: e["value"] for e in entries if e.get("value") is not None and e.get("key") not in WRITE_ONLY
+    }
     if values:
         store.redis.hset(store.keys.config(cp_id), mapping=values)
