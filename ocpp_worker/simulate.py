@@ -357,12 +357,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log every frame")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    try:  # options that do not fit together, or files that cannot be read: a usage error
+        connect_options(
+            args.url, args.id, password=args.password, cafile=args.cafile, cert=args.cert, key=args.key
+        )
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
     try:
         return asyncio.run(run(args))
     except KeyboardInterrupt:
         return 0
-    except ValueError as exc:
-        parser.error(str(exc))
     except (OSError, websockets.exceptions.InvalidHandshake) as exc:
         # ssl.SSLError is an OSError: a gateway certificate that does not verify lands here
         print(f"cannot connect to {args.url}: {exc}", file=sys.stderr)

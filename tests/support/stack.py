@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -70,6 +71,8 @@ class Stack:
     ws_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
+    # the gateway serves wss:// (OCPP_TLS_CERT/KEY in extra_env): how to reach /healthz
+    tls_client: ssl.SSLContext | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -87,7 +90,8 @@ class Stack:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}/ocpp"
+        scheme = "wss" if self.tls_client else "ws"
+        return f"{scheme}://127.0.0.1:{self.ws_port}/ocpp"
 
     def start(self, name: str, args: list[str]) -> ManagedProcess:
         process = ManagedProcess(name, args, self.env, self.log_dir)
@@ -131,7 +135,9 @@ class Stack:
 
     def _healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.ws_port}/healthz", timeout=1) as r:
+            scheme = "https" if self.tls_client else "http"
+            url = f"{scheme}://127.0.0.1:{self.ws_port}/healthz"
+            with urllib.request.urlopen(url, timeout=1, context=self.tls_client) as r:
                 return r.status == 200
         except OSError:
             return False
