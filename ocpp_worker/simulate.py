@@ -304,7 +304,7 @@ async def run(args: argparse.Namespace) -> int:
         # The AuthorizationKey was rotated: reconnect with the new one (the central
         # system keeps the old one valid until we do).
         password = cp.configuration["AuthorizationKey"]
-        print(f"{args.id}: AuthorizationKey changed; reconnected with the new key")
+        print(f"{args.id}: AuthorizationKey changed; reconnecting with the new key")
 
 
 async def first_connection(cp: SimulatedChargePoint, args: argparse.Namespace) -> int:
