@@ -78,6 +78,10 @@ class Settings:
     boot_deadline_s: float = 60.0
     max_pending_calls: int = 5
     max_attempts: int = 3
+    # The OCPP message log (state/message_log.py): per charger, the newest this many
+    # frames younger than this many days; either 0 turns it off.
+    message_log_max: int = 1000
+    message_log_days: float = 7.0
     log_level: str = "INFO"
 
     @property
@@ -123,6 +127,8 @@ class Settings:
             boot_deadline_s=float(get("OCPP_BOOT_DEADLINE_S") or 60),
             max_pending_calls=int(get("OCPP_MAX_PENDING_CALLS") or 5),
             max_attempts=int(get("OCPP_MAX_ATTEMPTS") or 3),
+            message_log_max=int(get("OCPP_MESSAGE_LOG_MAX") or 1000),
+            message_log_days=float(get("OCPP_MESSAGE_LOG_DAYS") or 7),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
         )
 

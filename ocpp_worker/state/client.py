@@ -69,6 +69,9 @@ class RedisClient(Protocol):
     def xrevrange(
         self, name: str, max: str = "+", min: str = "-", count: int | None = None
     ) -> list[tuple[str, dict[str, str]]]: ...
+    def xread(
+        self, streams: Mapping[str, str], count: int | None = None, block: int | None = None
+    ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]: ...
     def xgroup_create(self, name: str, groupname: str, id: str = "$", mkstream: bool = False) -> Any: ...
     def xreadgroup(
         self,

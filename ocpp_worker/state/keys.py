@@ -102,6 +102,11 @@ class Keys:
         """Hash: security event kind -> how many a charger has had (never trimmed)."""
         return f"{self.prefix}business:cp:{charger_tag(cp_id)}:security-event-counts"
 
+    def message_log(self, cp_id: str) -> str:
+        """Stream (capped by count and age): every frame a charger sent and was sent,
+        written by the gateway (`state.message_log`); the entry id is the paging cursor."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:message-log"
+
     def data_transfers(self, cp_id: str) -> str:
         """List (capped): DataTransfer requests from a charger, newest last."""
         return f"{self.prefix}business:cp:{charger_tag(cp_id)}:data-transfers"
