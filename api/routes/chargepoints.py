@@ -23,24 +23,6 @@ bp = Blueprint(
 )
 
 
-def summary(cp_id: str, info: dict[str, str], connected: bool, charger: dict[str, str]) -> dict[str, Any]:
-    """The API's view of a charger hash (BootNotification names → short names)."""
-    return {
-        "id": cp_id,
-        "connected": connected,
-        "vendor": info.get("chargePointVendor"),
-        "model": info.get("chargePointModel"),
-        "serialNumber": info.get("chargePointSerialNumber"),
-        "chargeBoxSerialNumber": info.get("chargeBoxSerialNumber"),
-        "firmwareVersion": info.get("firmwareVersion"),
-        "registrationStatus": info.get("registrationStatus"),
-        "status": charger.get("status"),
-        "lastHeartbeat": info.get("lastHeartbeat"),
-        "lastSeen": info.get("lastSeen"),
-        "bootedAt": info.get("bootedAt"),
-    }
-
-
 @bp.get("")
 @bp.arguments(ChargePointListArgs, location="query")
 @bp.response(200, page(ChargePointSummarySchema))
@@ -48,14 +30,7 @@ def list_chargepoints(query: dict[str, Any]) -> dict[str, Any]:
     """Every charger that ever connected, in first-seen order"""
     s = store()
     ids, total = chargepoints.list_ids(s, query["offset"], query["limit"], query.get("connected"))
-    online = set(chargepoints.connected_ids(s))
-    infos = chargepoints.get_many(s, ids)
-    chargers = chargepoints.connector_states(s, ids, 0)
-    items = [
-        summary(cp_id, info, cp_id in online, charger)
-        for cp_id, info, charger in zip(ids, infos, chargers, strict=True)
-    ]
-    return {"items": items, "total": total}
+    return {"items": chargepoints.summaries(s, ids), "total": total}
 
 
 def registration_view(record: registrations.Registration) -> dict[str, Any]:
@@ -86,7 +61,7 @@ def get_chargepoint(cp_id: str) -> dict[str, Any]:
     charger = next((c for c in connectors if c["connectorId"] == 0), {})
     connected = chargepoints.registration(s, cp_id) is not None
     return {
-        **summary(cp_id, info or {}, connected, charger),
+        **chargepoints.summary(cp_id, info or {}, connected, charger),
         "connectors": connectors,
         "registration": registration_view(record) if record else None,
     }

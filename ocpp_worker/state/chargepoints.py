@@ -80,22 +80,31 @@ def get(store: Store, cp_id: str) -> dict[str, str] | None:
 
 def connectors(store: Store, cp_id: str) -> list[dict[str, Any]]:
     """Every connector a charger reported, in id order, with its latest meter values."""
-    ids = sorted(int(c) for c in store.redis.smembers(store.keys.connectors(cp_id)))
+    return connectors_of(store, [cp_id])[0]
+
+
+def connectors_of(store: Store, cp_ids: list[str], *, meters: bool = True) -> list[list[dict[str, Any]]]:
+    """`connectors` of several chargers in two round trips whatever their number (the
+    status page lists hundreds); `meters=False` leaves the latest meter values out."""
     pipe = store.redis.pipeline(transaction=False)
-    for connector_id in ids:
-        pipe.hgetall(store.keys.connector(cp_id, connector_id))
-        pipe.hgetall(store.keys.latest_meter(cp_id, connector_id))
-    replies = pipe.execute()
+    for cp_id in cp_ids:
+        pipe.smembers(store.keys.connectors(cp_id))
+    ids = [sorted(int(c) for c in members) for members in pipe.execute()]
+    for cp_id, connector_ids in zip(cp_ids, ids, strict=True):
+        for connector_id in connector_ids:
+            pipe.hgetall(store.keys.connector(cp_id, connector_id))
+            if meters:
+                pipe.hgetall(store.keys.latest_meter(cp_id, connector_id))
+    replies = iter(pipe.execute())
     result = []
-    for i, connector_id in enumerate(ids):
-        state, meter = replies[2 * i], replies[2 * i + 1]
-        result.append(
-            {
-                "connectorId": connector_id,
-                **state,
-                "meterValues": [json.loads(v) for _, v in sorted(meter.items())],
-            }
-        )
+    for connector_ids in ids:
+        found = []
+        for connector_id in connector_ids:
+            state = next(replies)
+            meter = next(replies) if meters else {}
+            values = [json.loads(v) for _, v in sorted(meter.items())]
+            found.append({"connectorId": connector_id, **state, "meterValues": values})
+        result.append(found)
     return result
 
 
@@ -166,3 +175,34 @@ def connector_states(store: Store, cp_ids: list[str], connector_id: int = 0) -> 
 def live_gateways(store: Store) -> list[str]:
     """Gateway processes whose registration has not expired."""
     return list(store.redis.zrangebyscore(store.keys.gateways, _now_ms(), "+inf"))
+
+
+def summary(cp_id: str, info: dict[str, str], connected: bool, charger: dict[str, str]) -> dict[str, Any]:
+    """A charger as the API, the status page and the CLI show it: its hash with the
+    BootNotification names shortened, whether it is connected, the status of connector
+    0 (`charger`)."""
+    return {
+        "id": cp_id,
+        "connected": connected,
+        "vendor": info.get("chargePointVendor"),
+        "model": info.get("chargePointModel"),
+        "serialNumber": info.get("chargePointSerialNumber"),
+        "chargeBoxSerialNumber": info.get("chargeBoxSerialNumber"),
+        "firmwareVersion": info.get("firmwareVersion"),
+        "registrationStatus": info.get("registrationStatus"),
+        "status": charger.get("status"),
+        "lastHeartbeat": info.get("lastHeartbeat"),
+        "lastSeen": info.get("lastSeen"),
+        "bootedAt": info.get("bootedAt"),
+    }
+
+
+def summaries(store: Store, cp_ids: list[str]) -> list[dict[str, Any]]:
+    """`summary` of each of these chargers (a page of `list_ids`), in a few round trips."""
+    online = set(connected_ids(store))
+    infos = get_many(store, cp_ids)
+    chargers = connector_states(store, cp_ids, 0)
+    return [
+        summary(cp_id, info, cp_id in online, charger)
+        for cp_id, info, charger in zip(cp_ids, infos, chargers, strict=True)
+    ]

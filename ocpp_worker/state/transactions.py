@@ -209,3 +209,37 @@ def get_many(store: Store, tx_ids: list[int]) -> list[dict[str, str]]:
 
 def sample_count(store: Store, tx_id: int) -> int:
     return int(store.redis.llen(store.keys.transaction_meter(tx_id)))
+
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"  # the connector's latest-values field of the register
+_WH_PER_UNIT = {"Wh": 1, "kWh": 1000}
+
+
+def energy_so_far(store: Store, active: list[dict[str, str]]) -> list[int | None]:
+    """Wh each active transaction has delivered so far: its connector's latest energy
+    register reading minus `meterStart`, in one round trip.
+
+    Only `energyWh` of a stopped transaction is exact; this is what an operator wants to
+    see while it runs. None when no reading came in since the start (the latest one is
+    older, or from before this transaction), or the reading is not a number in Wh/kWh.
+    """
+    pipe = store.redis.pipeline(transaction=False)
+    for tx in active:
+        connector = store.keys.latest_meter(tx.get("clientId", ""), int(tx.get("connectorId") or 0))
+        pipe.hget(connector, ENERGY_REGISTER)
+    result: list[int | None] = []
+    for tx, latest in zip(active, pipe.execute(), strict=True):
+        result.append(_delivered(tx, json.loads(latest)) if latest else None)
+    return result
+
+
+def _delivered(tx: dict[str, str], sample: dict[str, Any]) -> int | None:
+    started = timeutil.parse(tx.get("startTime", ""))
+    taken = timeutil.parse(str(sample.get("timestamp", "")))
+    factor = _WH_PER_UNIT.get(str(sample.get("unit", "Wh")))
+    if started is None or taken is None or taken < started or factor is None:
+        return None
+    try:
+        return round(float(sample["value"]) * factor) - int(tx.get("meterStart") or 0)
+    except (KeyError, ValueError, OverflowError):
+        return None
