@@ -5,7 +5,8 @@
 Blueprints by resource live in `api.routes`, their marshmallow schemas in
 `api.schemas`; `api.smorest` sets flask-smorest (request parsing, responses, the
 OpenAPI document) to our conventions, `api.bodies` reads request bodies safely,
-`api.errors` owns the envelope and `api.auth` the bearer token.
+`api.errors` owns the envelope and `api.auth` the bearer token; `api.pages` is the
+status page at `/`, for people.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from celery import Celery
 from flask import Flask
 
-from api import auth, errors
+from api import auth, errors, pages
 from api.context import Services
 from api.routes import blueprints, charger_id_converter
 from api.smorest import Api
@@ -55,4 +56,6 @@ def create_app(
     api.register_converter(converter, lambda found: dict(found.schema))
     for blueprint in blueprints():
         api.register_blueprint(blueprint)
+    # The status pages for people: HTML, not in the OpenAPI document, their own login.
+    app.register_blueprint(pages.bp)
     return app

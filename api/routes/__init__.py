@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from werkzeug.routing import BaseConverter
 
 from api.smorest import Blueprint
@@ -21,6 +23,11 @@ def charger_id_converter(pattern: str) -> type[BaseConverter]:
         regex = rf"(?!\.\.?\Z)(?:{pattern})"  # matched against one path segment, up to \Z
         # The same rule for the OpenAPI document.
         schema = {"type": "string", "pattern": rf"^(?!\.\.?$)(?:{pattern})$"}
+
+        def to_url(self, value: object) -> str:
+            """One path segment, whatever the id holds (`url_for` on the status pages):
+            Werkzeug's default leaves "/" as it is, which a wider pattern may allow."""
+            return quote(str(value), safe="!$&'()*+,:;=@")
 
     return ChargerIdConverter
 
