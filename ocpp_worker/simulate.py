@@ -1,6 +1,6 @@
 """A charge-point simulator built on the `ocpp` package's client side.
 
-    python -m ocpp_worker.simulate --id CP001 --session
+    ocpp-csms simulate --id CP001 --session
 
 boots, reports its connectors, heartbeats and runs a charging session (Authorize →
 StartTransaction → MeterValues → StopTransaction) against the gateway. Without
@@ -336,8 +336,10 @@ async def stay_online(cp: SimulatedChargePoint, meter_interval: float, heartbeat
             next_heartbeat = time.monotonic() + heartbeat_interval
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """The simulator's command line (`prog`: the name its usage shows, as
+    ``ocpp-csms simulate`` that delegates here)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--id", default="CP001", help="charge point identity (default CP001)")
     parser.add_argument(
         "--url", default="ws://localhost:9000/ocpp", help="gateway URL without the id (ws:// or wss://)"
