@@ -29,9 +29,10 @@ from ocpp_worker.gateway import admission, registry, tls
 from ocpp_worker.gateway.admission import Admission
 from ocpp_worker.gateway.inbound import InboundWriter
 from ocpp_worker.gateway.key_checks import KeyChecks
+from ocpp_worker.gateway.message_log import MessageLogWriter
 from ocpp_worker.gateway.session import OutgoingCall, Session
 from ocpp_worker.protocol import frames, identity
-from ocpp_worker.state import client, registrations
+from ocpp_worker.state import client, message_log, registrations
 from ocpp_worker.state.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class Gateway:
             )
         )
         self.inbound = InboundWriter(self.redis, self.keys.inbound)
+        self.message_log = MessageLogWriter(self.redis, self.keys, message_log.Retention.of(settings))
         # AuthorizationKey checks run scrypt in threads, each with the sync client
         self.sync_redis = client.connect(settings.redis_url)
         self.key_checks = KeyChecks(functools.partial(registrations.verify_key, self.sync_redis, self.keys))
@@ -108,6 +110,7 @@ class Gateway:
                 task.cancel()
             server.close()  # closes every connection with 1001 (going away)
             await server.wait_closed()
+        await self.message_log.close()
         pipe = self.redis.pipeline(transaction=False)
         pipe.zrem(self.keys.gateways, self.id)
         pipe.delete(self.keys.gateway_outbox(self.id))
@@ -143,7 +146,13 @@ class Gateway:
         assert ws.request is not None
         cp_id = identity.from_path(ws.request.path)
         assert cp_id is not None  # process_request refused every other path
-        session = Session(ws, cp_id, uuid.uuid4().hex, self.settings.max_pending_calls)
+        session = Session(
+            ws,
+            cp_id,
+            uuid.uuid4().hex,
+            self.settings.max_pending_calls,
+            functools.partial(self.log_out, cp_id),
+        )
         replaced = self.sessions.get(cp_id)
         self.sessions[cp_id] = session
         if replaced is not None:
@@ -196,14 +205,21 @@ class Gateway:
     async def forward(self, session: Session, text: str) -> None:
         refused = session.charger_call_refused(text)
         if refused is not None:
+            logged = message_log.Frame(session.cp_id, "in", text)
+            self.message_log.record(logged)
             unique_id, limit = refused
             description = f"more than {limit} CALLs awaiting an answer (OCPP-J allows one)"
-            session.send(frames.call_error(unique_id, "GenericError", description))
+            _, _, action = message_log.describe(logged)
+            session.send(frames.call_error(unique_id, "GenericError", description), action)
             return
-        entry = transport.ChargerFrame(
-            session.cp_id, self.id, session.conn_id, text, answers=session.answered_action(text)
-        )
+        answers = session.answered_action(text)
+        self.message_log.record(message_log.Frame(session.cp_id, "in", text, answers))
+        entry = transport.ChargerFrame(session.cp_id, self.id, session.conn_id, text, answers=answers)
         await self.inbound.append(entry)
+
+    def log_out(self, cp_id: str, frame: str, action: str) -> None:
+        """A frame queued for a charger, for the message log (`Session.on_send`)."""
+        self.message_log.record(message_log.Frame(cp_id, "out", frame, action))
 
     async def _disconnected(self, session: Session) -> None:
         if self.sessions.get(session.cp_id) is session:
@@ -255,8 +271,7 @@ class Gateway:
             if op.conn not in ("", session.conn_id):
                 log.info("%s reconnected: dropped an answer meant for its older connection", op.cp)
                 return
-            session.charger_call_answered(op.frame)
-            session.send(op.frame)
+            session.send(op.frame, session.charger_call_answered(op.frame))
         elif isinstance(op, transport.CsmsCall):
             session.call(OutgoingCall(op.id, op.action, op.frame, op.deadline))
         elif op.conn in ("", session.conn_id):

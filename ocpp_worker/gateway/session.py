@@ -17,6 +17,7 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from websockets.asyncio.server import ServerConnection
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # [3,"id",…] or [4,"id",…]: enough to match an answer without parsing the whole frame.
 _ANSWER = re.compile(r'^\s*\[\s*([34])\s*,\s*"((?:[^"\\]|\\.)*)"')
-_CALL = re.compile(r'^\s*\[\s*2\s*,\s*"((?:[^"\\]|\\.)*)"')
+_CALL = re.compile(r'^\s*\[\s*2\s*,\s*"((?:[^"\\]|\\.)*)"(?:\s*,\s*"([A-Za-z0-9]{1,50})")?')
 # A charger CALL nobody answered within this long no longer counts against the limit.
 PENDING_FORGET_S = 60.0
 
@@ -49,7 +50,14 @@ class OutgoingCall:
 
 
 class Session:
-    def __init__(self, ws: ServerConnection, cp_id: str, conn_id: str, max_pending: int = 5) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        cp_id: str,
+        conn_id: str,
+        max_pending: int = 5,
+        on_send: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.ws = ws
         self.cp_id = cp_id
         self.conn_id = conn_id
@@ -60,11 +68,16 @@ class Session:
         self.waiting: deque[OutgoingCall] = deque()
         self.max_pending = max_pending
         self.charger_calls: dict[str, list[float]] = {}  # the charger's CALL frames not answered yet
+        self.charger_call_actions: dict[str, str] = {}  # their actions, for the answers' log entries
+        self.on_send = on_send  # (frame, action it is or answers) for each frame queued to send
         self._expiry: asyncio.TimerHandle | None = None
         self.writer = asyncio.create_task(self._write(), name=f"writer-{cp_id}")
 
     # -- to the charger --------------------------------------------------------
-    def send(self, frame: str) -> None:
+    def send(self, frame: str, action: str = "") -> None:
+        """Queue a frame; `action`: the one it calls or answers, for `on_send`."""
+        if self.on_send is not None:
+            self.on_send(frame, action)
         self.outgoing.put_nowait(frame)
 
     def close(self, code: int, reason: str) -> None:
@@ -84,7 +97,7 @@ class Session:
             if remaining > 0:
                 self.pending = candidate
                 self._expiry = asyncio.get_running_loop().call_later(remaining, self._expire)
-                self.send(candidate.frame)
+                self.send(candidate.frame, candidate.action)
                 return
             log.info(
                 "%s: dropped %s %s, its caller gave up", self.cp_id, candidate.action, candidate.unique_id
@@ -120,24 +133,30 @@ class Session:
                 times[:] = [at for at in times if now - at <= PENDING_FORGET_S]
                 if not times:
                     del self.charger_calls[key]
+                    self.charger_call_actions.pop(key, None)
             if self._pending_charger_calls() >= self.max_pending:
                 return unique_id, self.max_pending
         self.charger_calls.setdefault(unique_id, []).append(now)
+        self.charger_call_actions[unique_id] = (match.group(2) or "") if match else ""
         return None
 
     def _pending_charger_calls(self) -> int:
         return sum(len(times) for times in self.charger_calls.values())
 
-    def charger_call_answered(self, frame: str) -> None:
+    def charger_call_answered(self, frame: str) -> str:
+        """Count our answer to a charger CALL; the action of that CALL ("" if unknown)."""
         match = _ANSWER.match(frame)
         unique_id = _json_string(match.group(2)) if match else None
         if unique_id is None:
-            return
+            return ""
+        action = self.charger_call_actions.get(unique_id, "")
         times = self.charger_calls.get(unique_id, [])
         if times:
             times.pop(0)
         if not times:
             self.charger_calls.pop(unique_id, None)
+            self.charger_call_actions.pop(unique_id, None)
+        return action
 
     def answered_action(self, text: str) -> str:
         """If `text` answers our outstanding CALL, release the next one and return the

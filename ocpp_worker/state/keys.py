@@ -61,6 +61,11 @@ class Keys:
         """Stream (capped): CALLs given up on after repeated failures, with frame and reason."""
         return f"{self.prefix}server:dead"
 
+    @property
+    def message_log_dropped(self) -> str:
+        """String (counter): frames the gateways could not write to the message log."""
+        return f"{self.prefix}server:message-log-dropped"
+
     # -- connected chargers (the gateway registry) ------------------------------
     @property
     def clients(self) -> str:
