@@ -30,6 +30,17 @@ def _address(value: str) -> str:
 REGISTRATION_POLICIES = ("open", "closed")
 
 
+LOG_FORMATS = ("json", "text")
+
+
+def _log_format(value: str | None) -> str | None:
+    """LOG_FORMAT: json or text; unset: None (`logs` picks by whether stderr is a terminal)."""
+    chosen = (value or "").strip().lower()
+    if chosen and chosen not in LOG_FORMATS:
+        raise ValueError(f"LOG_FORMAT must be json or text, not {value!r}")
+    return chosen or None
+
+
 def _registration(value: str | None) -> str:
     policy = (value or "open").strip().lower()
     if policy not in REGISTRATION_POLICIES:
@@ -83,6 +94,12 @@ class Settings:
     message_log_max: int = 1000
     message_log_days: float = 7.0
     log_level: str = "INFO"
+    log_format: str | None = None  # json | text; None: json unless stderr is a terminal
+    # Prometheus metrics (README "Metrics"): this process's own HTTP endpoint (gateway,
+    # bridge, worker; 0 = none), its address, and whether the API's /metrics skips the token.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    metrics_public: bool = False
 
     @property
     def redis_url(self) -> str:
@@ -130,6 +147,10 @@ class Settings:
             message_log_max=int(get("OCPP_MESSAGE_LOG_MAX") or 1000),
             message_log_days=float(get("OCPP_MESSAGE_LOG_DAYS") or 7),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            log_format=_log_format(get("LOG_FORMAT")),
+            metrics_port=int(get("OCPP_METRICS_PORT") or 0),
+            metrics_host=get("OCPP_METRICS_HOST") or "127.0.0.1",
+            metrics_public=_flag(get("OCPP_METRICS_PUBLIC")),
         )
 
 

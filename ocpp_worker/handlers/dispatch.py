@@ -30,7 +30,7 @@ from typing import Any
 import redis
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
 
-from ocpp_worker import timeutil, transport
+from ocpp_worker import metrics, timeutil, transport
 from ocpp_worker.handlers.registry import HANDLERS, REQUEST_CLASSES, CallContext
 from ocpp_worker.protocol import errors, frames, validation
 from ocpp_worker.state import chargepoints, dead_letters, replies
@@ -117,8 +117,15 @@ def handle(store: Store, call: Incoming, now: datetime | None = None, take_over:
             _send(store, store.redis, call, found.reply)
             return found.reply
         time.sleep(WAIT_POLL_S)
-    log.error("%s %s from %s: no run finished it in time", call.action, call.unique_id, call.cp_id)
+    log.error(
+        "%s %s from %s: no run finished it in time",
+        call.action,
+        call.unique_id,
+        call.cp_id,
+        extra=_fields(call, "overloaded"),
+    )
     reply = frames.call_error(call.unique_id, "InternalError", "the central system is overloaded")
+    metrics.worker().call_error(call.action, "InternalError")
     _send(store, store.redis, call, reply)
     return reply
 
@@ -180,6 +187,7 @@ def prepare(store: Store, call: Incoming, claim: replies.Claim, now: datetime) -
     """Run the handler of a claimed CALL: its reply, and its writes with the reply's
     send. A handler that raises is retried (`HandlerCrashed`, the claim released) until
     `Settings.max_attempts` runs, then the CALL goes to the dead letters."""
+    started = time.perf_counter()
     writes = Writes()
     after_reply: list[transport.CsmsCall] = []  # the handler's CALLs to the charger
     if call.attempt > store.settings.max_attempts:
@@ -190,15 +198,23 @@ def prepare(store: Store, call: Incoming, claim: replies.Claim, now: datetime) -
         except errors.OcppError as exc:
             writes, after_reply = Writes(), []  # an error answer has no effect
             reply = frames.call_error(call.unique_id, exc.code, exc.description, exc.details)
+            metrics.worker().call_error(call.action, exc.code)
         except OUTAGES:
             raise
         except Exception as exc:
-            log.exception("%s from %s (message %s) failed", call.action, call.cp_id, call.unique_id)
+            log.exception(
+                "%s from %s (message %s) failed",
+                call.action,
+                call.cp_id,
+                call.unique_id,
+                extra=_fields(call, "handler_error"),
+            )
             if call.attempt < store.settings.max_attempts:
                 replies.release(store, claim)
                 raise HandlerCrashed(repr(exc)) from exc
             writes, after_reply = Writes(), []
             reply = _dead_letter(store, writes, call, f"handler raised {exc!r}")
+    metrics.worker().handled(call.action, time.perf_counter() - started)
     chargepoints.touch(writes, store.keys, call.cp_id, timeutil.iso(now))
     _send(store, writes, call, reply)
     if call.gateway:
@@ -224,8 +240,22 @@ def _result(
     return frames.call_result(call.unique_id, result)
 
 
+def _fields(call: Incoming, outcome: str) -> dict[str, str]:
+    """A CALL's fields in a structured log line (`ocpp_worker.logs`)."""
+    return {"charger_id": call.cp_id, "message_id": call.unique_id, "action": call.action, "outcome": outcome}
+
+
 def _dead_letter(store: Store, w: Writes, call: Incoming, reason: str) -> str:
-    log.error("%s %s from %s moved to the dead letters: %s", call.action, call.unique_id, call.cp_id, reason)
+    log.error(
+        "%s %s from %s moved to the dead letters: %s",
+        call.action,
+        call.unique_id,
+        call.cp_id,
+        reason,
+        extra=_fields(call, "dead_letter"),
+    )
+    metrics.worker().dead_letter(call.action)
+    metrics.worker().call_error(call.action, "InternalError")
     dead_letters.record(
         store,
         w,
