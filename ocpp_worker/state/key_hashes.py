@@ -20,7 +20,6 @@ import hmac
 import os
 import re
 import secrets
-import string
 
 N, R, P = 2**14, 8, 1
 SALT_BYTES = 16
@@ -35,8 +34,11 @@ _MAXMEM = 256 * 1024 * 1024
 # (a space at either end does not survive most configuration screens).
 KEY_MIN, KEY_MAX = 16, 40
 _KEY = re.compile(rf"[\x21-\x7e]{{{KEY_MIN},{KEY_MAX}}}")
-GENERATED_LENGTH = 32
-_ALPHABET = string.ascii_letters + string.digits  # 62 symbols, 32 drawn: ~190 bits
+# Generated keys are 20 random bytes written as 40 hexadecimal digits: the whitepaper's
+# AuthorizationKey is "hexadecimal represented (20 bytes maximum, a string of up to 40
+# hexadecimal digits)", so a strict charger accepts it in ChangeConfiguration, and it is
+# printable ASCII for the chargers that use the configured string itself as password.
+GENERATED_BYTES = 20
 
 
 def check_key(key: object) -> str:
@@ -49,8 +51,8 @@ def check_key(key: object) -> str:
 
 
 def generate_key() -> str:
-    """A random key that every charger accepts: letters and digits only."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(GENERATED_LENGTH))
+    """A random key that every charger accepts: 40 hexadecimal digits (160 bits)."""
+    return secrets.token_hex(GENERATED_BYTES).upper()
 
 
 def _b64(data: bytes) -> str:

@@ -109,11 +109,11 @@ def test_delete_removes_record_keys_and_rotation(fresh):
 # -- keys -------------------------------------------------------------------------------
 
 
-def test_generated_keys_are_valid_random_and_printable():
+def test_generated_keys_are_valid_random_and_the_whitepapers_hex_form():
     generated = {registrations.generate_key() for _ in range(50)}
     assert len(generated) == 50
     for key in generated:
-        assert len(key) == 32 and key.isalnum() and key.isascii()
+        assert len(key) == 40 and len(bytes.fromhex(key)) == 20  # 20 bytes, 40 hex digits
         assert key_hashes.check_key(key) == key
 
 
