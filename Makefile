@@ -18,6 +18,7 @@ run: install
 	scripts/run
 
 test: install
+	scripts/ensure-browser
 	scripts/with-redis $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-unit: install

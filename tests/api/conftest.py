@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,7 +23,7 @@ from werkzeug.test import TestResponse
 
 from api import create_app
 from ocpp_worker.state.store import Store
-from tests.support.stack import ManagedProcess, free_port
+from tests.support.stack import ManagedProcess, free_port, start_gunicorn
 
 
 def envelope_of(response: TestResponse, status: int) -> dict[str, Any]:
@@ -135,27 +134,9 @@ class HttpApi:
 def gunicorn_api(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpApi]:
     port = free_port()
     token = "gunicorn-test-token-" + os.urandom(8).hex()
-    env = dict(os.environ)
-    env.update({"HTTP_PORT": str(port), "API_TOKEN": token, "PYTHONUNBUFFERED": "1"})
-    process = ManagedProcess(
-        "gunicorn",
-        [sys.executable, "-m", "gunicorn", "-c", "api/gunicorn_conf.py", "api.wsgi:app"],
-        env,
-        Path(tmp_path_factory.mktemp("gunicorn")),
-    )
-    http = HttpApi(f"http://127.0.0.1:{port}", token, process)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if http.request("GET", "/health", timeout=2)[0] in (200, 503):
-                break
-        except OSError:
-            pass
-        if not process.alive() or time.monotonic() > deadline:
-            process.stop()
-            raise RuntimeError(f"gunicorn did not start:\n{process.output()[-3000:]}")
-        time.sleep(0.1)
+    env = {**os.environ, "API_TOKEN": token}
+    process = start_gunicorn(env, Path(tmp_path_factory.mktemp("gunicorn")), port)
     try:
-        yield http
+        yield HttpApi(f"http://127.0.0.1:{port}", token, process)
     finally:
         process.stop()

@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,27 @@ class ManagedProcess:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def start_gunicorn(env: dict[str, str], log_dir: Path, port: int, timeout: float = 20) -> ManagedProcess:
+    """The real API (gunicorn serving `api.wsgi:app`) on 127.0.0.1:`port` with `env`,
+    once its /health answers."""
+    env = {**env, "HTTP_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, "-m", "gunicorn", "-c", "api/gunicorn_conf.py", "api.wsgi:app"]
+    process = ManagedProcess("gunicorn", args, env, log_dir)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                return process
+        except urllib.error.HTTPError:
+            return process  # 503: up, something it checks is not
+        except OSError:
+            pass
+        if not process.alive() or time.monotonic() > deadline:
+            process.stop()
+            raise RuntimeError(f"gunicorn did not start:\n{process.output()[-3000:]}")
+        time.sleep(0.1)
 
 
 @dataclass
