@@ -10,9 +10,7 @@ from ocpp_worker import certificates, timeutil
 from ocpp_worker.handlers.registry import CallContext, handles
 from ocpp_worker.state import chargepoints, registrations
 
-# The security event of a CSR we refused to sign (counted as "Other" until
-# `registrations.GatewayEvent` names it).
-CSR_REJECTED = "CsrRejected"
+CSR_REJECTED = registrations.GatewayEvent.CSR_REJECTED
 
 
 @handles(Action.security_event_notification)

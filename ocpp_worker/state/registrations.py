@@ -55,6 +55,7 @@ __all__ = [
     "set_key",
     "stage_rotation",
     "verify_key",
+    "withdraw_rotation",
 ]
 
 PROFILES = (0, 1, 2, 3)  # 0: none; 1: Basic auth; 2: TLS + Basic auth; 3: TLS client certificate
@@ -80,6 +81,7 @@ class GatewayEvent(StrEnum):
     INVALID_CLIENT_CERTIFICATE = "InvalidClientCertificate"
     PLAIN_CONNECTION_REFUSED = "PlainConnectionRefused"
     AUTHORIZATION_KEY_ROTATED = "AuthorizationKeyRotated"
+    CSR_REJECTED = "CsrRejected"  # a SignCertificate CSR we refused to sign
 
 
 # The charger's own SecurityEventNotification types (1.6 security whitepaper, appendix).
@@ -277,6 +279,14 @@ redis.call('HSET', KEYS[1], 'keyVersion', ARGV[2], 'updatedAt', ARGV[3])
 return 2
 """
 
+# A staged key the charger refused stops being valid (if it is still the staged one).
+_WITHDRAW = """
+if redis.call('HGET', KEYS[2], 'staged') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[2], 'staged')
+redis.call('HSET', KEYS[1], 'keyVersion', ARGV[2], 'updatedAt', ARGV[3])
+return 1
+"""
+
 
 def _new_version() -> str:
     return secrets.token_hex(8)
@@ -305,6 +315,20 @@ def stage_rotation(store: Store | RedisClient, keys: Keys, cp_id: str, new_key: 
     (whitepaper: the charger reconnects with it), which `verify_key` then makes the only
     key. A charger with no key yet gets it as its key at once. Errors as `set_key`."""
     _store_key(store, keys, cp_id, "staged", new_key)
+
+
+def withdraw_rotation(store: Store | RedisClient, keys: Keys, cp_id: str, key: str) -> bool:
+    """The charger refused `key` (ChangeConfiguration Rejected or NotSupported, or a
+    CALLERROR): it is no longer valid beside the current key. True if it was staged.
+    (A timeout leaves it staged: the charger may have taken it.) One scrypt run."""
+    r = redis_of(store)
+    staged = r.hget(keys.credentials(cp_id), "staged")
+    if not staged or not key_hashes.matches(staged, key):
+        return False
+    now = timeutil.iso(timeutil.utc_now())
+    return bool(
+        r.eval(_WITHDRAW, 2, keys.registration(cp_id), keys.credentials(cp_id), staged, _new_version(), now)
+    )
 
 
 def verify_key(store: Store | RedisClient, keys: Keys, cp_id: str, password: str | bytes) -> bool:

@@ -9,6 +9,8 @@ import sys
 import time
 
 import pytest
+from ocpp.v16 import call_result
+from ocpp.v16.enums import ConfigurationStatus
 
 from ocpp_worker.state import chargepoints, registrations
 from ocpp_worker.state.registrations import GatewayEvent
@@ -263,3 +265,18 @@ async def test_security_routes_need_the_token(stack, store, cp_id):
         response = await guarded.send(method, url(cp_id, tail), json={})
         assert response.status_code == 401, (method, tail)
     await asyncio.sleep(0)
+
+
+async def test_a_key_the_charger_rejects_does_not_stay_valid(api, store, chargers, cp_id):
+    cp = await chargers.connect(cp_id)
+    ok(await api.put(url(cp_id), json={"securityProfile": 0}), 201)
+    await set_key(api, cp_id, KEY)
+
+    def refuse(key: str, value: str, **kw: object) -> call_result.ChangeConfiguration:
+        return call_result.ChangeConfiguration(status=ConfigurationStatus.rejected)
+
+    cp.route_map["ChangeConfiguration"]["_on_action"] = refuse
+    answer = ok(await api.post(url(cp_id, "/credentials/rotate"), json={"authorizationKey": NEW_KEY}))
+    assert answer == {"status": "Rejected", "authorizationKey": None}
+    assert not registrations.verify_key(store, store.keys, cp_id, NEW_KEY)  # withdrawn
+    assert registrations.verify_key(store, store.keys, cp_id, KEY)  # the old key still works

@@ -110,5 +110,6 @@ async def test_a_csr_in_another_name_is_rejected(ca_stack):
         assert await certificate_signed(cp, timeout=1.5) is None
     (event,) = registrations.events_page(store, store.keys, cp_id, 10)
     assert event.kind == CSR_REJECTED and "CP-someone-else" in event.detail
+    assert registrations.event_counts(store, store.keys, cp_id) == {"CsrRejected": 1}  # named, not "Other"
     record = json.loads(store.redis.lindex(store.keys.csrs(cp_id), -1) or "{}")
     assert record["status"] == "Rejected"

@@ -283,3 +283,14 @@ def test_security_event_notification_is_recorded_with_ours(fresh):
         "charger",
     )
     assert registrations.event_counts(fresh, fresh.keys, "CP1") == {"TamperDetectionActivated": 1}
+
+
+def test_a_withdrawn_rotation_leaves_only_the_current_key(fresh):
+    register(fresh, security_profile=1)
+    registrations.set_key(fresh, fresh.keys, "CP1", KEY)
+    registrations.stage_rotation(fresh, fresh.keys, "CP1", NEW_KEY)
+    assert not registrations.withdraw_rotation(fresh, fresh.keys, "CP1", "another-key-0123456")
+    assert registrations.withdraw_rotation(fresh, fresh.keys, "CP1", NEW_KEY)
+    assert not registrations.verify_key(fresh, fresh.keys, "CP1", NEW_KEY)
+    assert registrations.verify_key(fresh, fresh.keys, "CP1", KEY)
+    assert not registrations.withdraw_rotation(fresh, fresh.keys, "CP1", NEW_KEY)  # nothing staged
