@@ -17,7 +17,7 @@ from typing import Any
 from celery import Celery
 from flask import Flask
 
-from api import auth, errors, pages
+from api import auth, errors, observability, pages
 from api.context import Services
 from api.routes import blueprints, charger_id_converter
 from api.smorest import Api
@@ -49,6 +49,7 @@ def create_app(
     app.extensions["ocpp"] = Services(store=store or Store.connect(settings), celery=celery or celery_app)
     errors.register(app)
     auth.register(app)
+    observability.register(app)  # request metrics
     api = Api(app)
     # Before the routes that use it: the API addresses exactly the ids the gateway accepts.
     converter = charger_id_converter(settings.charger_id_pattern)
@@ -56,6 +57,7 @@ def create_app(
     api.register_converter(converter, lambda found: dict(found.schema))
     for blueprint in blueprints():
         api.register_blueprint(blueprint)
+    api.register_blueprint(observability.blueprint(public=settings.metrics_public))  # GET /metrics
     # The status pages for people: HTML, not in the OpenAPI document, their own login.
     app.register_blueprint(pages.bp)
     return app

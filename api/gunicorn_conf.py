@@ -8,6 +8,9 @@ gthread workers * threads is how many such calls can be open at once (default
 
 import os
 
+from ocpp_worker import logs, metrics_export
+from ocpp_worker.config import get_settings
+
 bind = f"0.0.0.0:{os.environ.get('HTTP_PORT', '8081')}"
 worker_class = "gthread"
 workers = int(os.environ.get("API_WORKERS", "2"))
@@ -21,6 +24,27 @@ accesslog = "-"
 errorlog = "-"
 # The default format has no headers, so the Authorization header (the token) is never logged.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# gunicorn's logs and the app's in the deployment's format (LOG_FORMAT), level
+# (LOG_LEVEL) and behind the secrets filter (ocpp_worker/logs.py)
+logconfig_dict = logs.dict_config("api")
+loglevel = get_settings().log_level.lower()
+
+# Prometheus multiprocess mode: every worker process writes its metrics to files in a
+# directory made fresh for this start, before any worker exists; GET /metrics sums
+# them (api/observability.py). Made here, not in on_starting, so a preloaded app sees it
+# too; a reload (SIGHUP) keeps it.
+metrics_export.fresh_multiprocess_dir("api")
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    """A worker process is gone: its live gauges with it (its counts stay summed)."""
+    metrics_export.process_dead(worker.pid)
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    metrics_export.remove_multiprocess_dir()
+
+
 # gunicorn ≥ 25 opens a control socket at one fixed per-user path, which every other
 # gunicorn of that user (another deployment, a test run) would fight over: off unless
 # API_CONTROL_SOCKET names a path.

@@ -8,6 +8,7 @@ message id. So any API process can wait for any charger, wherever its socket is.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -17,11 +18,13 @@ from celery import Celery
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from celery.result import AsyncResult
 
-from ocpp_worker import transport
+from ocpp_worker import metrics, transport
 from ocpp_worker.protocol import errors, frames, validation
 from ocpp_worker.protocol.actions import CSMS_INITIATED
 from ocpp_worker.state import chargepoints, configuration, key_hashes, registrations
 from ocpp_worker.state.store import Store
+
+log = logging.getLogger(__name__)
 
 
 class CallFailed(Exception):
@@ -164,6 +167,18 @@ def answer_of(action: str, cp_id: str, outcome: transport.CallOutcome) -> dict[s
     )
 
 
+#: How each failure is named in the log line and the metric of a call (the API answers
+#: them 404, 400, 404, 503, 408, 502: api.errors).
+OUTCOMES: dict[type[CallFailed], str] = {
+    UnknownAction: "unknown_action",
+    InvalidPayload: "invalid",
+    UnknownChargePoint: "unknown_charger",
+    ChargePointOffline: "offline",
+    CallTimeout: "timeout",
+    CallRejected: "rejected",
+}
+
+
 def call(
     store: Store,
     app: Celery,
@@ -174,10 +189,40 @@ def call(
 ) -> dict[str, Any]:
     """Send `action` to `cp_id` and return the charger's CALLRESULT payload.
 
-    Raises a `CallFailed` subclass for every other outcome.
+    Raises a `CallFailed` subclass for every other outcome. Each call is one log line
+    and one observation of ``ocpp_api_charger_call_duration_seconds`` (by outcome).
     """
     timeout = store.settings.call_timeout if timeout is None else timeout
-    op = outgoing(cp_id, action, payload, timeout)
+    started = time.perf_counter()
+    outcome, unique_id = "error", ""
+    try:
+        op = outgoing(cp_id, action, payload, timeout)
+        unique_id = op.id
+        answer = _send_and_wait(store, app, op, payload, timeout)
+        outcome = "result"
+        return answer
+    except CallFailed as exc:
+        outcome = OUTCOMES.get(type(exc), "failed")
+        raise
+    finally:
+        seconds = time.perf_counter() - started
+        metrics.api().charger_call(action, outcome, seconds)
+        fields = {"charger_id": cp_id, "message_id": unique_id, "action": action, "outcome": outcome}
+        latency_ms = round(seconds * 1000, 1)
+        log.info(
+            "%s %s: %s in %g ms",
+            cp_id,
+            action,
+            outcome,
+            latency_ms,
+            extra={**fields, "latency_ms": latency_ms},
+        )
+
+
+def _send_and_wait(
+    store: Store, app: Celery, op: transport.CsmsCall, payload: dict[str, Any], timeout: float
+) -> dict[str, Any]:
+    cp_id, action = op.cp, op.action
     gateway = gateway_of(store, cp_id)
     result: AsyncResult = AsyncResult(op.id, app=app)  # type: ignore[type-arg]
     backend: Any = app.backend  # the Redis backend; its async-consumer API is untyped

@@ -17,9 +17,9 @@ and then find it in a dict: one dict lookup and one locked add per frame.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
@@ -29,6 +29,9 @@ from prometheus_client.registry import Collector
 
 from ocpp_worker.protocol.actions import ALL_V16
 from ocpp_worker.protocol.errors import CODES_V16
+from ocpp_worker.state.inbound_backlog import Backlog
+
+log = logging.getLogger(__name__)
 
 # the *_created series double the output for a timestamp nobody graphs
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -118,16 +121,6 @@ class GatewayMetrics:
 # -- bridge ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Backlog:
-    """The inbound stream as the bridges see it (`state.inbound_backlog`)."""
-
-    waiting: int  # entries no bridge has read yet
-    pending: int  # entries read by a bridge and not acknowledged
-    oldest_age_s: float  # age of the oldest entry not handled yet (0 when none)
-    oldest_pending_age_s: float  # age of the oldest pending entry (0 when none)
-
-
 class BacklogCollector(Collector):
     """The inbound stream's backlog, read from Redis when Prometheus scrapes (never on
     the bridge's hot path). Every bridge reports the same stream: aggregate with max."""
@@ -136,7 +129,11 @@ class BacklogCollector(Collector):
         self.read = read
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        backlog = self.read()
+        try:
+            backlog = self.read()
+        except Exception as exc:  # Redis away: the scrape still answers, without these
+            log.warning("cannot read the inbound backlog for the metrics: %r", exc)
+            return
         yield GaugeMetricFamily(
             "ocpp_bridge_inbound_lag_entries", "Inbound entries no bridge has read yet", value=backlog.waiting
         )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
+import sys
 import threading
 from types import FrameType
 
-from ocpp_worker.bridge.consumer import Bridge
+from prometheus_client import REGISTRY
+
+from ocpp_worker import metrics, metrics_export
+from ocpp_worker.bridge.consumer import GROUP, Bridge
 from ocpp_worker.celery_app import app
 from ocpp_worker.logs import setup_logging
+from ocpp_worker.state import inbound_backlog
 from ocpp_worker.state.store import Store
 
 
@@ -23,7 +29,16 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    Bridge(Store.connect(), app).run(stop)
+    store = Store.connect()
+    # the stream's backlog, read from Redis when Prometheus scrapes
+    read = functools.partial(inbound_backlog.read, store.redis, store.keys, GROUP)
+    REGISTRY.register(metrics.BacklogCollector(read))
+    try:
+        metrics_export.serve(store.settings, "bridge")
+    except metrics_export.MetricsPortError as exc:
+        logging.getLogger(__name__).error("%s", exc)
+        sys.exit(2)
+    Bridge(store, app).run(stop)
 
 
 if __name__ == "__main__":

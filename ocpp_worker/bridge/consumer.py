@@ -25,7 +25,7 @@ import redis
 from celery import Celery, states
 from kombu.exceptions import OperationalError
 
-from ocpp_worker import transport
+from ocpp_worker import metrics, transport
 from ocpp_worker.protocol import errors, frames, validation
 from ocpp_worker.protocol.actions import CHARGER_INITIATED, CSMS_INITIATED
 from ocpp_worker.state.store import Store
@@ -58,6 +58,7 @@ class Bridge:
         # A frame another bridge has held this long unacknowledged is taken to be orphaned.
         self.claim_idle_ms = store.settings.bridge_claim_idle_ms
         self.claim_every_s = min(5.0, self.claim_idle_ms / 2000)
+        self.metrics = metrics.bridge()
 
     def ensure_group(self) -> None:
         try:
@@ -129,6 +130,7 @@ class Bridge:
                     # ignore_result: no subscription to a result channel per task sent
                     self.app.send_task(transport.task_name(action), args=[envelopes], ignore_result=True)
                     done.extend(entry_id for entry_id, _ in chunk)
+                    self.metrics.dispatched(action, len(chunk))
         finally:
             if done:
                 pipe = self.store.redis.pipeline(transaction=False)
@@ -189,7 +191,14 @@ class Bridge:
         return None
 
     def answer_bad_frame(self, entry: transport.ChargerFrame, exc: frames.FrameError) -> None:
-        log.warning("bad frame from %s: %s", entry.cp, exc.reason)
+        code = exc.error_code if exc.unique_id is not None else f"close_{exc.close_code}"
+        log.warning(
+            "bad frame from %s: %s",
+            entry.cp,
+            exc.reason,
+            extra={"charger_id": entry.cp, "message_id": exc.unique_id, "outcome": code},
+        )
+        self.metrics.bad_frame(code)
         op: transport.OutboxOp
         if exc.unique_id is not None:
             op = transport.Send(
@@ -207,6 +216,7 @@ class Bridge:
             )
         else:
             error = errors.NotImplementedActionError(f"unknown action {call.action[:64]}")
+        self.metrics.bad_frame(error.code)
         reply = frames.call_error(call.unique_id, error.code, error.description)
         transport.to_gateway(
             self.store.redis,

@@ -9,6 +9,7 @@ import sys
 
 import uvloop
 
+from ocpp_worker import metrics_export
 from ocpp_worker.config import get_settings
 from ocpp_worker.gateway.server import Gateway, raise_open_file_limit
 from ocpp_worker.gateway.tls import TlsConfigError
@@ -27,6 +28,7 @@ def main() -> None:
     setup_logging("gateway")
     raise_open_file_limit()
     try:
+        metrics_export.serve(get_settings(), "gateway")  # its own thread: the loop never waits
         # uvloop: the same asyncio API with a loop written in C (libuv); the gateway's
         # per-frame cost is mostly loop and socket overhead
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
@@ -34,6 +36,9 @@ def main() -> None:
     except TlsConfigError as exc:
         # a configuration mistake, not a crash: one line that says what to fix
         logging.getLogger("ocpp_worker.gateway").error("cannot serve wss://: %s", exc)
+        sys.exit(2)
+    except metrics_export.MetricsPortError as exc:
+        logging.getLogger("ocpp_worker.gateway").error("%s", exc)
         sys.exit(2)
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from ocpp_worker import metrics
 from ocpp_worker.gateway.key_checks import KeyChecks
 from ocpp_worker.state import registrations
 from ocpp_worker.state.keys import Keys
@@ -246,8 +247,9 @@ class Admission:
     async def refuse(
         self, refusal: Refusal, cp_id: str, remote: str, record: Registration | None, *, valid_id: bool = True
     ) -> Refusal:
-        """Log and record a refusal: counted by reason, and an event of the charger when
-        its id is valid (an invalid one is only logged, escaped and cut)."""
+        """Log and record a refusal: counted by reason (in Redis and in the metrics), and
+        an event of the charger when its id is valid (an invalid one is only logged,
+        escaped and cut)."""
         log.warning(
             "refused the handshake of %r from %s: %d %s: %s",
             cp_id[:64],
@@ -255,7 +257,9 @@ class Admission:
             refusal.status,
             refusal.reason,
             refusal.detail,
+            extra={"charger_id": cp_id[:64], "outcome": "refused", "reason": refusal.reason},
         )
+        metrics.gateway().refused(refusal.reason)
         if refusal.reason == UNAVAILABLE:
             return refusal  # Redis is what failed
         filed_under = cp_id if valid_id and refusal.reason != BUSY else None

@@ -30,6 +30,7 @@ from ocpp_worker.gateway.admission import Admission
 from ocpp_worker.gateway.inbound import InboundWriter
 from ocpp_worker.gateway.key_checks import KeyChecks
 from ocpp_worker.gateway.message_log import MessageLogWriter
+from ocpp_worker.gateway.observe import FrameObserver
 from ocpp_worker.gateway.session import OutgoingCall, Session
 from ocpp_worker.protocol import frames, identity
 from ocpp_worker.state import client, message_log, registrations
@@ -74,6 +75,8 @@ class Gateway:
         self.admission = Admission(self.redis, self.keys, settings.registration, self.key_checks)
         self.sessions: dict[str, Session] = {}
         self.server: Server | None = None
+        self.frames = FrameObserver()  # metrics and DEBUG lines of every frame
+        self.frames.metrics.connected.set_function(lambda: len(self.sessions))
 
     # -- lifecycle ------------------------------------------------------------
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
@@ -175,7 +178,7 @@ class Gateway:
                 cp_id, previous.get("conn", ""), CLOSE_REPLACED, "replaced by a newer connection"
             )
             await self.redis.xadd(self.keys.gateway_outbox(previous["gateway"]), transport.encode_op(close))
-        log.info("%s connected from %s", cp_id, remote)
+        log.info("%s connected from %s", cp_id, remote, extra={"charger_id": cp_id, "outcome": "connected"})
         boot_check = asyncio.create_task(self.require_boot(session), name=f"boot-{cp_id}")
         try:
             async for message in ws:
@@ -205,6 +208,7 @@ class Gateway:
     async def forward(self, session: Session, text: str) -> None:
         refused = session.charger_call_refused(text)
         if refused is not None:
+            self.frames.received(session.cp_id, text, "")
             logged = message_log.Frame(session.cp_id, "in", text)
             self.message_log.record(logged)
             unique_id, limit = refused
@@ -213,12 +217,14 @@ class Gateway:
             session.send(frames.call_error(unique_id, "GenericError", description), action)
             return
         answers = session.answered_action(text)
+        self.frames.received(session.cp_id, text, answers)
         self.message_log.record(message_log.Frame(session.cp_id, "in", text, answers))
         entry = transport.ChargerFrame(session.cp_id, self.id, session.conn_id, text, answers=answers)
         await self.inbound.append(entry)
 
     def log_out(self, cp_id: str, frame: str, action: str) -> None:
-        """A frame queued for a charger, for the message log (`Session.on_send`)."""
+        """A frame queued for a charger, for the message log and the metrics (`Session.on_send`)."""
+        self.frames.sent(cp_id, frame, action)
         self.message_log.record(message_log.Frame(cp_id, "out", frame, action))
 
     async def _disconnected(self, session: Session) -> None:
@@ -232,7 +238,9 @@ class Gateway:
                 await self.inbound.append(entry)
         except Exception:
             log.exception("%s: could not record the disconnect", session.cp_id)
-        log.info("%s disconnected (%s)", session.cp_id, session.ws.close_code)
+        code = session.ws.close_code
+        fields = {"charger_id": session.cp_id, "outcome": "disconnected", "close_code": code}
+        log.info("%s disconnected (%s)", session.cp_id, code, extra=fields)
 
     # -- background -----------------------------------------------------------
     async def read_outbox(self) -> None:
@@ -255,6 +263,7 @@ class Gateway:
                             self.deliver(fields)
                         except Exception:
                             log.exception("could not deliver %r", fields)
+                        self.frames.delivered(entry_id)
         finally:
             await reader.aclose()
 
