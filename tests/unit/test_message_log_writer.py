@@ -46,7 +46,7 @@ async def settle(writer: MessageLogWriter) -> None:
     raise AssertionError("the writer did not finish")
 
 
-async def test_one_loop_turn_is_one_pipeline(fresh, aredis):
+async def test_frames_gathered_in_a_few_ms_are_one_pipeline(fresh, aredis):
     counting = CountingRedis(aredis)
     writer = MessageLogWriter(counting, fresh.keys, RETAIN)
     for n in range(50):
