@@ -41,7 +41,9 @@ def blueprints() -> list[Blueprint]:
         dead_letters,
         health,
         idtags,
+        messages,
         openapi,
+        records,
         security,
         transactions,
     )
@@ -51,6 +53,8 @@ def blueprints() -> list[Blueprint]:
         clients.bp,
         chargepoints.bp,
         security.bp,
+        messages.bp,
+        records.bp,
         configuration.bp,
         calls.bp,
         transactions.bp,
