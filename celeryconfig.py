@@ -6,6 +6,7 @@ Celery's own keys live under ``<OCPP_KEY_PREFIX>celery:`` like everything else o
 
 from ocpp.v16.enums import Action
 
+from ocpp_worker import maintenance
 from ocpp_worker.config import get_settings
 from ocpp_worker.state.keys import Keys
 from ocpp_worker.transport import task_name
@@ -98,4 +99,10 @@ task_routes = {
     task_name(Action.meter_values): {"queue": "ocpp.metering"},
 }
 
-imports = ["ocpp_worker.tasks", *_settings.extra_imports]
+imports = ["ocpp_worker.tasks", "ocpp_worker.maintenance", *_settings.extra_imports]
+
+# Celery beat (Procfile `beat`): the liveness checks (ocpp_worker/maintenance.py). Kept
+# in memory, not in a schedule file: the periods are short, and nothing needs a place
+# to write. Each task runs once per period however many beats send it.
+beat_schedule = maintenance.beat_schedule(_settings)
+beat_scheduler = "celery.beat:Scheduler"

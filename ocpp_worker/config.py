@@ -93,6 +93,10 @@ class Settings:
     # frames younger than this many days; either 0 turns it off.
     message_log_max: int = 1000
     message_log_days: float = 7.0
+    # Liveness (celery beat, ocpp_worker/maintenance.py): a charger silent for this many
+    # HeartbeatIntervals is stale; the checks run this often.
+    stale_factor: float = 2.0
+    liveness_interval_s: float = 30.0
     log_level: str = "INFO"
     log_format: str | None = None  # json | text; None: json unless stderr is a terminal
     # Prometheus metrics (README "Metrics"): this process's own HTTP endpoint (gateway,
@@ -146,6 +150,8 @@ class Settings:
             max_attempts=int(get("OCPP_MAX_ATTEMPTS") or 3),
             message_log_max=int(get("OCPP_MESSAGE_LOG_MAX") or 1000),
             message_log_days=float(get("OCPP_MESSAGE_LOG_DAYS") or 7),
+            stale_factor=float(get("OCPP_STALE_FACTOR") or 2),
+            liveness_interval_s=float(get("OCPP_LIVENESS_INTERVAL_S") or 30),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             log_format=_log_format(get("LOG_FORMAT")),
             metrics_port=int(get("OCPP_METRICS_PORT") or 0),

@@ -39,6 +39,14 @@ class ConnectorSchema(Schema):
 class ChargePointSummarySchema(Schema):
     id = fields.String(required=True)
     connected = fields.Boolean(required=True)
+    stale = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "it has sent nothing for OCPP_STALE_FACTOR (2) x its HeartbeatInterval "
+            "(checked every OCPP_LIVENESS_INTERVAL_S by celery beat)"
+        },
+    )
+    staleSince = iso_timestamp(metadata={"description": "while stale: when it went stale"})
     vendor = fields.String(allow_none=True)
     model = fields.String(allow_none=True)
     serialNumber = fields.String(allow_none=True)
@@ -47,7 +55,7 @@ class ChargePointSummarySchema(Schema):
     registrationStatus = fields.String(allow_none=True)
     status = fields.String(allow_none=True, metadata={"description": "status of connector 0 (the charger)"})
     lastHeartbeat = iso_timestamp()
-    lastSeen = iso_timestamp()
+    lastSeen = iso_timestamp(metadata={"description": "when it last sent a CALL"})
     bootedAt = iso_timestamp()
 
 

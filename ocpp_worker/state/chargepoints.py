@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ocpp_worker import timeutil
+from ocpp_worker.state import liveness
 from ocpp_worker.state.keys import Keys
 from ocpp_worker.state.store import Store, Writes, hashes, strings
 
@@ -180,10 +181,12 @@ def live_gateways(store: Store) -> list[str]:
 def summary(cp_id: str, info: dict[str, str], connected: bool, charger: dict[str, str]) -> dict[str, Any]:
     """A charger as the API, the status page and the CLI show it: its hash with the
     BootNotification names shortened, whether it is connected, the status of connector
-    0 (`charger`)."""
+    0 (`charger`), and whether it went silent (`state.liveness`, marked by celery beat)."""
     return {
         "id": cp_id,
         "connected": connected,
+        "stale": liveness.is_stale(info),
+        "staleSince": liveness.stale_since(info),
         "vendor": info.get("chargePointVendor"),
         "model": info.get("chargePointModel"),
         "serialNumber": info.get("chargePointSerialNumber"),

@@ -66,6 +66,10 @@ class Keys:
         """String (counter): frames the gateways could not write to the message log."""
         return f"{self.prefix}server:message-log-dropped"
 
+    def maintenance_lock(self, task: str) -> str:
+        """String with a TTL: a beat task's run in this period is taken (`state.liveness`)."""
+        return f"{self.prefix}server:maintenance:{task}"
+
     # -- connected chargers (the gateway registry) ------------------------------
     @property
     def clients(self) -> str:
