@@ -191,3 +191,19 @@ def test_the_front_page_says_how_many_chargers_it_leaves_out(fresh, monkeypatch)
     text = client.get("/").get_data(as_text=True)
     assert "Showing the first 2 of 3" in text
     assert "/chargers/CP-0" in text and "/chargers/CP-1" in text and "/chargers/CP-2" not in text
+
+
+def test_a_silent_charger_is_shown_stale(fresh):
+    from ocpp_worker.state import liveness
+
+    client = create_app(store=fresh, config={"API_TOKEN": None}).test_client()
+    pipe = fresh.redis.pipeline(transaction=False)
+    chargepoints.touch(pipe, fresh.keys, "CP-silent", "2026-01-01T00:00:00.000Z")
+    chargepoints.touch(pipe, fresh.keys, "CP-talking", timeutil.iso(timeutil.utc_now()))
+    pipe.execute()
+    liveness.mark_stale(fresh, 2.0)  # what celery beat runs: 2 x the default 300 s heartbeat
+    text = client.get("/").get_data(as_text=True)
+    rows = {re.search(r'href="/chargers/([^"]+)"', row)[1]: row for row in text.split('<tr id="charger-')[1:]}
+    assert 'class="stale"' in rows["CP-silent"] and 'class="stale"' not in rows["CP-talking"]
+    page = client.get("/chargers/CP-silent").get_data(as_text=True)
+    assert "silent since 2026-01-01T00:10:00.000Z" in page

@@ -92,12 +92,14 @@ async def test_chargers_lists_connection_state(chargers, store, cp_id):
     assert table.exit_code == 0
     rows = {line.split()[0]: line.split() for line in table.stdout.splitlines()[1:]}
     assert rows[cp_id][1] == "yes" and rows[gone][1] == "no"
+    assert rows[cp_id][2] == "no"  # not stale: it just spoke
     assert rows[cp_id][3].endswith("Z")  # last seen
     listed = cli("chargers", "--json", "--connected", "--limit", "10000").stdout
     lines = [json.loads(line) for line in listed.splitlines()]
     ids = {line["id"] for line in lines}
     assert cp_id in ids and gone not in ids
     assert all(line["connected"] for line in lines)
+    assert {"lastSeen", "stale", "staleSince"} <= set(lines[0])
 
 
 def test_messages_prints_the_log_newest_last_and_filters_by_action(store, cp_id):
