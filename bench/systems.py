@@ -266,6 +266,9 @@ class Project(System):
                 "HTTP_PORT": str(self.http_port),
                 "FLOWER_PORT": str(self.flower_port),
                 "FLOWER_ADDRESS": "127.0.0.1",
+                # the Procfile's metrics endpoints, on private ports too (each worker its own)
+                "OCPP_GATEWAY_METRICS_PORT": str(free_port()),
+                "OCPP_BRIDGE_METRICS_PORT": str(free_port()),
                 "OCPP_ACCEPT_UNKNOWN_IDTAGS": "1",
                 **(extra_env or {}),
             }
@@ -284,7 +287,8 @@ class Project(System):
                     if name == "worker" and concurrency:
                         command += f" -c {concurrency}"
                     pname = f"worker{n + 1}" if name == "worker" and workers > 1 else name
-                    process = Process(pname, ["/bin/sh", "-c", f"exec {command}"], env, log_dir, cwd=source)
+                    own = {**env, "OCPP_WORKER_METRICS_PORT": str(free_port())} if name == "worker" else env
+                    process = Process(pname, ["/bin/sh", "-c", f"exec {command}"], own, log_dir, cwd=source)
                     self.processes.append(process)
                     if name == "worker":
                         self.workers.append(process)
