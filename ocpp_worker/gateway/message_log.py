@@ -1,7 +1,7 @@
 """The gateway's writer of the OCPP message log (`state.message_log`): off the hot path.
 
 `record` only appends to a list and is never awaited, so logging a frame costs a
-charger no round trip. What gathers in `FLUSH_EVERY_S` (10 ms) goes to Redis in one
+charger no round trip. What gathers in `FLUSH_EVERY_S` (100 ms) goes to Redis in one
 pipeline (one script call per 500 frames, `state.message_log.add`); while that
 pipeline is out, the next frames gather for the next one, so a slow Redis makes
 batches bigger, not more numerous. Each pipeline costs the gateway a fixed share of
@@ -30,7 +30,7 @@ from ocpp_worker.state.message_log import Frame, Retention
 log = logging.getLogger(__name__)
 
 MAX_QUEUED = 20_000  # frames waiting for a write; ~20 MB at most with FRAME_MAX texts
-FLUSH_EVERY_S = 0.01
+FLUSH_EVERY_S = 0.1
 TRIM_EVERY_S = 60.0
 WARN_EVERY_S = 60.0
 

@@ -174,3 +174,18 @@ def test_follow_tails_after_an_id(fresh):
     assert [m.message_id for m in message_log.follow(fresh, fresh.keys, "CP1", after=first[-1].id)] == ["m3"]
     with pytest.raises(ValueError):
         message_log.follow(fresh, fresh.keys, "CP1", after="-")
+
+
+def test_text_beyond_ascii_and_several_chargers_in_one_write(fresh):
+    texts = ['[2,"u1","DataTransfer",{"vendorId":"été ✓ 充电"}]', '[3,"u1",{"status":"Accepted"}]']
+    write(
+        fresh,
+        [
+            Frame("CP1", "in", texts[0]),
+            Frame("CP2", "in", '[2,"x","Heartbeat",{}]'),
+            Frame("CP1", "out", texts[1], answers="DataTransfer"),
+        ],
+    )
+    assert [m.frame for m in message_log.page(fresh, fresh.keys, "CP1")] == texts[::-1]
+    assert [m.size for m in message_log.page(fresh, fresh.keys, "CP1")] == [len(t) for t in texts[::-1]]
+    assert [m.message_id for m in message_log.page(fresh, fresh.keys, "CP2")] == ["x"]

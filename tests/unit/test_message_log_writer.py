@@ -90,7 +90,7 @@ async def test_a_stalled_redis_costs_drops_not_memory_or_time(fresh):
     async with silent_server() as port:
         no_retry = Retry(NoBackoff(), 0)
         stalled = aioredis.Redis(port=port, socket_timeout=0.3, retry=no_retry, decode_responses=True)
-        writer = MessageLogWriter(stalled, fresh.keys, RETAIN, max_queued=100)
+        writer = MessageLogWriter(stalled, fresh.keys, RETAIN, max_queued=100, flush_every_s=0.01)
         loop = asyncio.get_running_loop()
         started = loop.time()
         for n in range(30):
