@@ -70,28 +70,48 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 10) -> Any:
         time.sleep(0.1)
 
 
-def page_text(driver: Any) -> str:
-    from selenium.webdriver.common.by import By
+def between_reloads(read: Callable[[], Any], tries: int = 5) -> Any:
+    """`read` the page again when it reloaded itself (every 5 s) in the middle of it:
+    the elements found before the reload are gone."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 
-    return str(driver.find_element(By.TAG_NAME, "body").text)
+    for attempt in range(tries):
+        try:
+            return read()
+        except (StaleElementReferenceException, NoSuchElementException):
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+def page_text(driver: Any) -> str:
+    """The text of the page as shown, read in one step (no element outlives a reload)."""
+    return str(driver.execute_script("return document.body ? document.body.innerText : ''"))
 
 
 def transaction_rows(driver: Any) -> list[list[str]]:
     """The cells of the front page's active transactions, row by row."""
     from selenium.webdriver.common.by import By
 
-    rows = driver.find_elements(By.CSS_SELECTOR, "table.transactions tbody tr")
-    return [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    def read() -> list[list[str]]:
+        rows = driver.find_elements(By.CSS_SELECTOR, "table.transactions tbody tr")
+        return [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+
+    return list(between_reloads(read))
 
 
 def cell_of(driver: Any, cp_id: str, column: str) -> str:
     """The text of one column (its class) in a charger's row of the front page."""
     from selenium.webdriver.common.by import By
 
-    for row in driver.find_elements(By.CSS_SELECTOR, "table.chargers tr.charger"):
-        if row.find_element(By.CSS_SELECTOR, "td.id").text == cp_id:
-            return str(row.find_element(By.CSS_SELECTOR, f"td.{column}").text)
-    raise AssertionError(f"{cp_id} is not on the page")
+    def read() -> str:
+        for row in driver.find_elements(By.CSS_SELECTOR, "table.chargers tr.charger"):
+            if row.find_element(By.CSS_SELECTOR, "td.id").text == cp_id:
+                return str(row.find_element(By.CSS_SELECTOR, f"td.{column}").text)
+        raise AssertionError(f"{cp_id} is not on the page")
+
+    return str(between_reloads(read))
 
 
 @pytest.mark.timeout(90)
@@ -125,7 +145,7 @@ async def test_status_page_in_a_browser(browser, tmp_path):
                 assert TOKEN not in browser.current_url
                 cookie = browser.get_cookie("csms_session")
                 assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and TOKEN not in cookie["value"]
-                return str(browser.find_element(By.TAG_NAME, "body").text)
+                return page_text(browser)
 
             text = await asyncio.to_thread(front_page)
             assert "PAGE-CP1" in text and "PAGE-CP2" in text
@@ -147,7 +167,7 @@ async def test_status_page_in_a_browser(browser, tmp_path):
             await asyncio.to_thread(browser.save_screenshot, str(front))
 
             def charger_page() -> str:
-                browser.find_element(By.LINK_TEXT, "PAGE-CP2").click()
+                between_reloads(lambda: browser.find_element(By.LINK_TEXT, "PAGE-CP2").click())
                 wait_for(lambda: browser.current_url.endswith("/chargers/PAGE-CP2"), "the charger page")
                 wait_for(lambda: "DataTransfer" in page_text(browser), "its messages", 12)
                 return page_text(browser)
@@ -161,7 +181,7 @@ async def test_status_page_in_a_browser(browser, tmp_path):
             print(f"\nscreenshots: {front} {page}")
 
             def log_out() -> str:
-                browser.find_element(By.XPATH, "//button[text()='Log out']").click()
+                between_reloads(lambda: browser.find_element(By.XPATH, "//button[text()='Log out']").click())
                 wait_for(lambda: browser.current_url.endswith("/login"), "the login page")
                 browser.get(base + "/")
                 return str(browser.current_url)
