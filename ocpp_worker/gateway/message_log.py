@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUEUED = 20_000  # frames waiting for a write; ~20 MB at most with FRAME_MAX texts
 FLUSH_EVERY_S = 0.1
-TRIM_EVERY_S = 60.0
+TRIM_EVERY_S = 600.0
 WARN_EVERY_S = 60.0
 
 

@@ -2,10 +2,10 @@
 capped Redis stream (`Keys.message_log`). It is what an operator reads first when a
 charger misbehaves (`GET /api/v1/chargepoints/{id}/messages`, `ocpp-csms messages`).
 
-Only the gateway writes it, off the hot path: it queues `Frame`s and appends a loop
-turn's worth with one pipeline (`gateway/message_log.py`), through `add` and `trim_age`
-here. Every entry has the same fields in the same order, so Redis keeps their names
-once per stream node rather than once per entry.
+Only the gateway writes it, off the hot path: it queues `Frame`s and appends what
+gathered in 100 ms with one pipeline (`gateway/message_log.py`), through `add` and
+`trim_age` here. Every entry has the same two fields (``meta``, ``frame``), so Redis
+keeps their names once per stream node rather than once per entry.
 
 Retention (`Retention`, from `Settings`): the newest `OCPP_MESSAGE_LOG_MAX` entries
 (``XADD MAXLEN ~``) younger than `OCPP_MESSAGE_LOG_DAYS` days (``XTRIM MINID ~``, and
@@ -14,9 +14,10 @@ nothing behind). Either set to 0 turns the log off. Both trims are approximate: 
 drops whole stream nodes (100 entries by default), which keeps trimming cheap.
 
 A frame's text is kept up to `FRAME_MAX` characters, marked ``truncated`` beyond. The
-message type, id and action are read from its first bytes, as the gateway does; an
-answer's action (which a 1.6 CALLRESULT/CALLERROR does not carry) is the one of the
-CALL it answers, given by the writer (`gateway/session.py` knows it).
+message type and id are read from its first bytes when the log is read; the action is
+kept in ``meta``: a CALL's (from its text), or an answer's, which a 1.6
+CALLRESULT/CALLERROR does not carry: the action of the CALL it answers, given by the
+writer (`gateway/session.py` knows it).
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ def _queue_add(pipe: Any, keys: Keys, frames: list[Frame], max_entries: int) -> 
 def trim_age(pipe: Any, keys: Keys, cp_id: str, retention: Retention, now: float | None = None) -> None:
     """Queue the age trim of one charger's log: entries older than `retention.days`
     go (whole nodes, ``MINID ~``), and the key expires that long after this write.
-    Cheap, but once a minute per charger is plenty (the writer decides)."""
+    Cheap, but once in a while per charger is plenty (the writer decides)."""
     if not retention.enabled:
         return
     key = keys.message_log(cp_id)
