@@ -19,16 +19,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from typing import Any
 
+from ocpp_worker.redaction import Scrubber
 from ocpp_worker.state import message_log
 from ocpp_worker.state.keys import Keys
 from ocpp_worker.state.message_log import Frame, Retention
 
 log = logging.getLogger(__name__)
 
+# The log is read through the API, the status page and the CLI: a new AuthorizationKey
+# (ChangeConfiguration, or a charger that reports it in GetConfiguration) is masked
+# before it is kept. Only frames that name the key pay for the scrubber.
+_SCRUB = Scrubber()
+SECRET_MARK = "AuthorizationKey"
 MAX_QUEUED = 20_000  # frames waiting for a write; ~20 MB at most with FRAME_MAX texts
 FLUSH_EVERY_S = 0.1
 TRIM_EVERY_S = 600.0
@@ -64,6 +71,8 @@ class MessageLogWriter:
         if len(self._queue) >= self.max_queued:
             self._drop(1, "queue full")
             return
+        if SECRET_MARK in frame.text:
+            frame = dataclasses.replace(frame, text=_SCRUB(frame.text))
         self._queue.append(frame)
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())

@@ -115,3 +115,19 @@ async def test_a_stalled_redis_costs_drops_not_memory_or_time(fresh):
     await real.aclose()
     assert fresh.redis.get(fresh.keys.message_log_dropped) == "530"
     assert [m.message_id for m in message_log.page(fresh, fresh.keys, "CP1")] == ["c"]
+
+
+async def test_a_new_authorization_key_is_never_kept(fresh, aredis):
+    secret = "0123456789ABCDEF0123"
+    writer = MessageLogWriter(aredis, fresh.keys, RETAIN)
+    change = f'[2,"k1","ChangeConfiguration",{{"key":"AuthorizationKey","value":"{secret}"}}]'
+    report = (
+        f'[3,"k2",{{"configurationKey":[{{"key":"AuthorizationKey","readonly":false,"value":"{secret}"}}]}}]'
+    )
+    writer.record(Frame("CP1", "out", change))
+    writer.record(Frame("CP1", "in", report, answers="GetConfiguration"))
+    await settle(writer)
+    kept = [m.frame for m in message_log.page(fresh, fresh.keys, "CP1", limit=10)]
+    assert len(kept) == 2 and all("[REDACTED]" in frame for frame in kept)
+    assert not any(secret in frame for frame in kept)
+    assert secret not in str(fresh.redis.xrange(fresh.keys.message_log("CP1")))
