@@ -22,7 +22,7 @@ import pytest
 from ocpp_worker.config import get_settings
 from ocpp_worker.state.store import Store
 from tests.conftest import delete_prefix
-from tests.support.stack import ROOT, free_port
+from tests.support.stack import FROM_A_TERMINAL, ROOT, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -130,7 +130,12 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
     log_path = tmp_path / "make-run.log"
     log = open(log_path, "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        [*FROM_A_TERMINAL, "make", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     run = MakeRun(process, env, ports, log_path)
     store = Store.connect(dataclasses.replace(get_settings(), key_prefix=prefix))

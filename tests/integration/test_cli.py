@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 from ocpp_worker.cli import main
 from ocpp_worker.state import chargepoints, idtags, message_log
 from ocpp_worker.state.message_log import Frame, Retention
-from tests.support.stack import ROOT
+from tests.support.stack import FROM_A_TERMINAL, ROOT
 
 RETAIN = Retention(1000, 7)
 
@@ -129,7 +129,8 @@ def test_messages_prints_the_log_newest_last_and_filters_by_action(store, cp_id)
 def test_messages_follow_tails_until_ctrl_c(store, cp_id):
     log_frames(store, cp_id, ("in", '[2,"old","Heartbeat",{}]', ""))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    args = [sys.executable, "-m", "ocpp_worker.cli", "messages", cp_id, "--follow", "--action", "Heartbeat"]
+    args = [*FROM_A_TERMINAL, sys.executable, "-m", "ocpp_worker.cli", "messages", cp_id, "--follow"]
+    args += ["--action", "Heartbeat"]
     process = subprocess.Popen(
         args,
         cwd=ROOT,

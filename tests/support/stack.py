@@ -17,6 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# What a terminal gives a program: Ctrl-C, hang-up and TERM at their default actions.
+# A test runner started in the background (`cmd &`, nohup) hands its children SIGINT
+# and SIGHUP *ignored*, and a program cannot trap a signal ignored on entry (bash) or
+# does not install its Ctrl-C handler then (Python); prefix a command with this to
+# test its signal handling as a user would run it.
+FROM_A_TERMINAL = ["env", "--default-signal=INT,HUP,TERM,QUIT"]
 
 
 def free_port() -> int:
