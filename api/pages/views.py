@@ -95,14 +95,6 @@ def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(f"pages/{template}", **context), status
 
 
-def _with_energy(active: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Transactions with `energySoFarWh` for those still running."""
-    running = [tx for tx in active if tx.get("status") == "active"]
-    energy = transactions.energy_so_far(store(), running)
-    so_far = dict(zip((tx["transactionId"] for tx in running), energy, strict=True))
-    return [{**tx, "energySoFarWh": so_far.get(tx["transactionId"])} for tx in active]
-
-
 @bp.get("/")
 def index() -> tuple[str, int]:
     s = store()
@@ -114,7 +106,7 @@ def index() -> tuple[str, int]:
         )
     ]
     tx_ids, active_total = transactions.list_ids(s, None, "active", 0, TRANSACTIONS_SHOWN)
-    active = _with_energy([tx for tx in transactions.get_many(s, tx_ids) if tx])
+    active = transactions.with_energy_so_far(s, [tx for tx in transactions.get_many(s, tx_ids) if tx])
     return _page(
         "index.html",
         chargers=chargers,
@@ -137,7 +129,9 @@ def charger(cp_id: str) -> tuple[str, int]:
         charger=chargepoints.summaries(s, [cp_id])[0],
         registration=registration,
         connectors=chargepoints.connectors(s, cp_id),
-        transactions=_with_energy([tx for tx in transactions.get_many(s, tx_ids) if tx]),
+        transactions=transactions.with_energy_so_far(
+            s, [tx for tx in transactions.get_many(s, tx_ids) if tx]
+        ),
         tx_total=tx_total,
         messages=message_log.page(s, s.keys, cp_id, MESSAGES_SHOWN),
         messages_total=message_log.count(s, s.keys, cp_id),

@@ -56,15 +56,16 @@ def list_transactions(query: dict[str, Any]) -> dict[str, Any]:
     ids, total = transactions.list_ids(
         s, query.get("clientId"), query.get("status"), query["offset"], query["limit"]
     )
-    return {"items": [t for t in transactions.get_many(s, ids) if t], "total": total}
+    items = transactions.with_energy_so_far(s, [t for t in transactions.get_many(s, ids) if t])
+    return {"items": items, "total": total}
 
 
 @bp.get("/<int:tx_id>")
 @bp.response(200, TransactionSchema)
 @bp.errors(404)
-def get_transaction(tx_id: int) -> dict[str, str]:
+def get_transaction(tx_id: int) -> dict[str, Any]:
     """One transaction"""
-    return _known(tx_id)
+    return transactions.with_energy_so_far(store(), [_known(tx_id)])[0]
 
 
 @bp.get("/<int:tx_id>/meter-values")

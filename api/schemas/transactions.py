@@ -39,6 +39,13 @@ class TransactionSchema(Schema):
     energyWh = fields.Integer(
         allow_none=True, metadata={"description": "meterStop - meterStart; null while active"}
     )
+    energySoFarWh = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "while active: the connector's latest energy register reading minus "
+            "meterStart (null without a reading since the start); null once completed"
+        },
+    )
 
 
 class TransactionListArgs(PageArgs):

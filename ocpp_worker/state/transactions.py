@@ -233,6 +233,13 @@ def energy_so_far(store: Store, active: list[dict[str, str]]) -> list[int | None
     return result
 
 
+def with_energy_so_far(store: Store, txs: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """`txs` with `energySoFarWh` (`energy_so_far`) on the active ones, None on the others."""
+    running = [tx for tx in txs if tx.get("status") == "active"]
+    so_far = dict(zip((tx["transactionId"] for tx in running), energy_so_far(store, running), strict=True))
+    return [{**tx, "energySoFarWh": so_far.get(tx["transactionId"])} for tx in txs]
+
+
 def _delivered(tx: dict[str, str], sample: dict[str, Any]) -> int | None:
     started = timeutil.parse(tx.get("startTime", ""))
     taken = timeutil.parse(str(sample.get("timestamp", "")))

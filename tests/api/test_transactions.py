@@ -36,6 +36,9 @@ async def test_remote_start_watch_meter_values_remote_stop(api, chargers, cp_id)
     energy = [s["value"] for s in samples["items"] if s["measurand"] == "Energy.Active.Import.Register"]
     assert energy == ["1000", "3000"]
     assert all(ISO_UTC.match(s["timestamp"]) for s in samples["items"])
+    assert tx["energySoFarWh"] is None  # no reading yet when it started
+    running = ok(await api.get(f"/api/v1/transactions/{tx_id}"))
+    assert running["status"] == "active" and running["energySoFarWh"] == 3000  # latest register - meterStart
     page = ok(await api.get(f"/api/v1/transactions/{tx_id}/meter-values?limit=1&offset=2"))
     assert page == {"items": [samples["items"][2]], "total": 4}
 
@@ -48,6 +51,7 @@ async def test_remote_start_watch_meter_values_remote_stop(api, chargers, cp_id)
 
     done = await eventually(completed)
     assert (done["meterStop"], done["energyWh"], done["stopReason"]) == (3000, 3000, "Remote")
+    assert done["energySoFarWh"] is None  # completed: energyWh is the exact figure
     assert ISO_UTC.match(done["stopTime"])
     assert ok(await api.get(f"/api/v1/transactions?clientId={cp_id}&status=active")) == {
         "items": [],
