@@ -74,6 +74,7 @@ class Settings:
     api_max_body_bytes: int = 1024 * 1024
     # OCPP behaviour
     accept_unknown_idtags: bool = False
+    allow_concurrent_tx: bool = False  # one idTag in several active transactions at once
     # Charger security (docs/SECURITY.md): who may connect, and how they prove it.
     # "open": any valid id may connect (the quickstart); "closed": only registered,
     # enabled chargers (the recommended setting, docker-compose's).
@@ -137,6 +138,7 @@ class Settings:
             api_token=get("API_TOKEN") or None,
             api_max_body_bytes=int(get("API_MAX_BODY_BYTES") or 1024 * 1024),
             accept_unknown_idtags=_flag(get("OCPP_ACCEPT_UNKNOWN_IDTAGS")),
+            allow_concurrent_tx=_flag(get("OCPP_ALLOW_CONCURRENT_TX")),
             registration=_registration(get("OCPP_REGISTRATION")),
             tls_cert=get("OCPP_TLS_CERT") or None,
             tls_key=get("OCPP_TLS_KEY") or None,

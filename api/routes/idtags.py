@@ -18,7 +18,7 @@ MAX_ID_TAG = 20  # IdToken is a CiString20
 
 
 def _view(id_tag: str, tag: dict[str, str]) -> dict[str, Any]:
-    effective = idtags.id_tag_info(store(), id_tag, timeutil.utc_now())["status"]
+    effective = idtags.id_tag_info(store(), id_tag, timeutil.utc_now(), concurrent_check=True)["status"]
     return {"idTag": id_tag, **tag, "effectiveStatus": effective}
 
 

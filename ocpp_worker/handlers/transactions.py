@@ -14,15 +14,23 @@ from ocpp_worker.state import idtags, transactions
 
 @handles(Action.authorize)
 def authorize(ctx: CallContext, req: call.Authorize) -> call_result.Authorize:
-    return call_result.Authorize(id_tag_info=idtags.id_tag_info(ctx.store, req.id_tag, ctx.now))
+    """The idTag policy of `idtags.id_tag_info`: the tag's own status, then a Blocked /
+    Expired / Invalid parent's, then ConcurrentTx for a tag already charging anywhere
+    (OCPP_ALLOW_CONCURRENT_TX=1 turns that off): the charger asks before it starts."""
+    return call_result.Authorize(
+        id_tag_info=idtags.id_tag_info(ctx.store, req.id_tag, ctx.now, concurrent_check=True)
+    )
 
 
 @handles(Action.start_transaction)
 def start_transaction(ctx: CallContext, req: call.StartTransaction) -> call_result.StartTransaction:
     """Always give a transaction id (OCPP 1.6 §5.19: the charger has started already
-    when offline); the idTagInfo tells it whether to go on."""
-    info = idtags.id_tag_info(ctx.store, req.id_tag, ctx.now)
+    when offline); the idTagInfo tells it whether to go on: the policy of Authorize
+    (`idtags.id_tag_info`), this transaction itself not counting as a concurrent one
+    (a redelivery may find it written already). A ConcurrentTx transaction is still
+    recorded, active until the charger stops it."""
     tx_id, fresh = transactions.allocate_id(ctx.store, ctx.cp_id, ctx.unique_id)
+    info = idtags.id_tag_info(ctx.store, req.id_tag, ctx.now, concurrent_check=True, own_tx=tx_id)
     # not fresh: a redelivery. Its first run may have ended before its writes were
     # committed (they go with the reply); write them unless they are there already.
     if fresh or transactions.get(ctx.store, tx_id) is None:
@@ -54,7 +62,8 @@ def meter_values(ctx: CallContext, req: call.MeterValues) -> call_result.MeterVa
 @handles(Action.stop_transaction)
 def stop_transaction(ctx: CallContext, req: call.StopTransaction) -> call_result.StopTransaction:
     """Close the session; an unknown transaction id is recorded and still answered
-    normally, or the charger would resend this message forever."""
+    normally, or the charger would resend this message forever. The idTagInfo follows
+    the idTag policy without the ConcurrentTx check (this is the tag's own transaction)."""
     if req.transaction_data:
         samples = transactions.flatten(snake_to_camel_case(req.transaction_data), ctx.now_iso)
         transactions.add_samples(ctx.store, ctx.writes, ctx.cp_id, -1, req.transaction_id, samples)

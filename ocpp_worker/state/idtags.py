@@ -48,22 +48,74 @@ def delete(store: Store, id_tag: str) -> bool:
     return bool(pipe.execute()[0])
 
 
-def id_tag_info(store: Store, id_tag: str, now: datetime) -> dict[str, Any]:
-    """The IdTagInfo for a tag (OCPP 1.6 §7.24): unknown tags are Invalid unless the
-    deployment accepts them, and a passed expiryDate makes a tag Expired."""
-    tag = get(store, id_tag)
-    if tag is None:
-        status = "Accepted" if store.settings.accept_unknown_idtags else "Invalid"
-        return {"status": status}
-    info: dict[str, Any] = {"status": tag.get("status", "Invalid")}
-    expiry = tag.get("expiryDate")
-    if expiry:
-        info["expiryDate"] = expiry
-        moment = timeutil.parse(expiry)
-        if moment is not None and moment <= now and info["status"] == "Accepted":
-            info["status"] = "Expired"
-    if tag.get("parentIdTag"):
-        info["parentIdTag"] = tag["parentIdTag"]
+# One round trip for the whole policy: the tag, its parent's hash (the parent's key is
+# built here from ARGV[1], the idtag key prefix, since it is only known once the tag is
+# read) and the ids of the tag's active transactions.
+_LOOKUP = """
+local tag = redis.call('HGETALL', KEYS[1])
+local parent = {}
+for i = 1, #tag, 2 do
+  if tag[i] == 'parentIdTag' and tag[i + 1] ~= '' then
+    parent = redis.call('HGETALL', ARGV[1] .. tag[i + 1])
+  end
+end
+return {tag, parent, redis.call('SMEMBERS', KEYS[2])}
+"""
+
+# A parent in one of these states refuses its children with that same status.
+_PARENT_REFUSALS = ("Blocked", "Expired", "Invalid")
+
+
+def _pairs(flat: list[str]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _own_status(tag: dict[str, str], now: datetime) -> str:
+    """A registered tag's status, Expired once its expiryDate has passed."""
+    status = tag.get("status", "Invalid")
+    moment = timeutil.parse(tag.get("expiryDate") or "")
+    if moment is not None and moment <= now and status == "Accepted":
+        return "Expired"
+    return status
+
+
+def id_tag_info(
+    store: Store, id_tag: str, now: datetime, concurrent_check: bool = False, own_tx: int | None = None
+) -> dict[str, Any]:
+    """The IdTagInfo for a tag (OCPP 1.6 §7.24), in one round trip.
+
+    The rule, in order: an unknown tag is Invalid (Accepted if the deployment accepts
+    unknown tags); a registered one has its status, Expired once its expiryDate passed;
+    an Accepted tag whose registered parentIdTag is Blocked, Expired or Invalid gets the
+    parent's status (an unregistered parent does not refuse: it is only a group name);
+    with `concurrent_check`, an Accepted tag that is already in an active transaction
+    (on any charger; `own_tx`, the transaction being started, does not count) is
+    ConcurrentTx, unless the deployment allows concurrent transactions.
+    """
+    flat_tag, flat_parent, active = store.redis.eval(
+        _LOOKUP, 2, store.keys.idtag(id_tag), store.keys.idtag_transactions(id_tag), store.keys.idtag("")
+    )
+    tag, parent = _pairs(flat_tag), _pairs(flat_parent)
+    if not tag:
+        info: dict[str, Any] = {"status": "Accepted" if store.settings.accept_unknown_idtags else "Invalid"}
+    else:
+        info = {"status": _own_status(tag, now)}
+        if tag.get("expiryDate"):
+            info["expiryDate"] = tag["expiryDate"]
+        if tag.get("parentIdTag"):
+            info["parentIdTag"] = tag["parentIdTag"]
+    if info["status"] == "Accepted" and parent:
+        parent_status = _own_status(parent, now)
+        if parent_status in _PARENT_REFUSALS:
+            info["status"] = parent_status
+    others = set(active) - {str(own_tx)}
+    if (
+        info["status"] == "Accepted"
+        and concurrent_check
+        and others
+        and not store.settings.allow_concurrent_tx
+    ):
+        info["status"] = "ConcurrentTx"
     return info
 
 

@@ -174,6 +174,10 @@ class Keys:
         """Hash: status, expiryDate, parentIdTag of one idTag."""
         return f"{self.prefix}business:idtag:{id_tag}"
 
+    def idtag_transactions(self, id_tag: str) -> str:
+        """Set: ids of the active transactions started with one idTag (ConcurrentTx)."""
+        return f"{self.prefix}business:idtag-tx:{id_tag}"
+
     # -- charger security (ocpp:security:…) -------------------------------------
     @property
     def registrations(self) -> str:

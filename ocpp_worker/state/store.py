@@ -50,6 +50,10 @@ class Writes:
         if members:
             self._add("SADD", key, *members)
 
+    def srem(self, key: str, *members: object) -> None:
+        if members:
+            self._add("SREM", key, *members)
+
     def rpush(self, key: str, *values: str) -> None:
         if values:
             self._add("RPUSH", key, *values)

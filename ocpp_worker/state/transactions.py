@@ -71,6 +71,8 @@ def start(store: Store, w: Writes, tx_id: int, cp_id: str, connector_id: int, fi
     w.zadd(k.transactions, {str(tx_id): tx_id})
     w.zadd(k.transactions_active, {str(tx_id): tx_id})
     w.zadd(k.transactions_of(cp_id), {str(tx_id): tx_id})
+    if fields.get("idTag"):
+        w.sadd(k.idtag_transactions(str(fields["idTag"])), tx_id)
     w.sadd(k.connectors(cp_id), connector_id)
     w.hset(k.connector(cp_id, connector_id), "transactionId", tx_id)
 
@@ -148,8 +150,8 @@ def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]
     or belongs to another charger: the charger still gets a normal reply, since it
     would otherwise resend this StopTransaction forever."""
     k = store.keys
-    current = store.redis.hmget(k.transaction(tx_id), ["clientId", "connectorId", "meterStart"])
-    started_by, connector, meter_start = current
+    current = store.redis.hmget(k.transaction(tx_id), ["clientId", "connectorId", "meterStart", "idTag"])
+    started_by, connector, meter_start, id_tag = current
     if started_by != cp_id:
         _record_orphan(w, k.orphan_stops, {"clientId": cp_id, "transactionId": tx_id, **fields})
         return False
@@ -161,6 +163,8 @@ def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]
         mapping=strings({**fields, "status": "completed", "energyWh": energy}),
     )
     w.zrem(k.transactions_active, str(tx_id))
+    if id_tag:
+        w.srem(k.idtag_transactions(id_tag), tx_id)
     # Clear the connector's current transaction only if it is still this one: a newer
     # StartTransaction on that connector may already have replaced it.
     w.hdel_if_equal(k.connector(cp_id, int(connector or 0)), "transactionId", tx_id)
