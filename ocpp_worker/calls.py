@@ -21,7 +21,7 @@ from celery.result import AsyncResult
 from ocpp_worker import metrics, transport
 from ocpp_worker.protocol import errors, frames, validation
 from ocpp_worker.protocol.actions import CSMS_INITIATED
-from ocpp_worker.state import chargepoints, configuration, key_hashes, registrations
+from ocpp_worker.state import chargepoints, configuration, key_hashes, local_lists, registrations
 from ocpp_worker.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -82,9 +82,17 @@ def _after_get_configuration(
     configuration.sync_from_charger(store, cp_id, answer.get("configurationKey") or [])
 
 
+def _after_get_local_list_version(
+    store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]
+) -> None:
+    local_lists.record_reported_version(store, cp_id, answer["listVersion"])
+
+
 AFTER_RESULT: dict[str, AfterResult] = {
     "ChangeConfiguration": _after_change_configuration,
     "GetConfiguration": _after_get_configuration,
+    "SendLocalList": local_lists.record_answer,
+    "GetLocalListVersion": _after_get_local_list_version,
 }
 
 

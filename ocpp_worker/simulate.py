@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import websockets
+from ocpp.exceptions import InternalError
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import (
@@ -43,6 +44,7 @@ from ocpp.v16.enums import (
     ResetStatus,
     TriggerMessageStatus,
     UnlockStatus,
+    UpdateStatus,
 )
 
 log = logging.getLogger("simulator")
@@ -101,6 +103,17 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         self.last_sample: dict[int, float] = {}  # connector -> time of its last MeterValues
         self.background: set[asyncio.Task[Any]] = set()
         self.key_changed = asyncio.Event()  # the central system set a new AuthorizationKey
+        self.local_list: dict[str, dict[str, Any]] = {}  # idTag -> idTagInfo
+        self.local_list_version = 0
+        # action -> the status to answer instead of acting (a refusal), or "CALLERROR"
+        self.answers: dict[str, str] = {}
+
+    def _forced(self, action: str) -> str | None:
+        """The status set for `action` in `answers`; "CALLERROR" answers a CALLERROR."""
+        status = self.answers.get(action)
+        if status == "CALLERROR":
+            raise InternalError(description=f"{action} failed (simulated)")
+        return status
 
     def _later(self, coro: Any) -> None:
         """Run a follow-up CALL after our reply went out (the spec's order)."""
@@ -262,6 +275,31 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
     @on(Action.data_transfer)
     def on_data_transfer(self, vendor_id: str, **kw: Any) -> Any:
         return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+
+    @on(Action.send_local_list)
+    def on_send_local_list(
+        self, list_version: int, update_type: str, local_authorization_list: Any = None, **kw: Any
+    ) -> Any:
+        self.received.append(("SendLocalList", {"list_version": list_version, "update_type": update_type}))
+        status = self._forced("SendLocalList")
+        if status is not None:
+            return call_result.SendLocalList(status=status)
+        entries = {e["id_tag"]: e.get("id_tag_info") for e in local_authorization_list or []}
+        if update_type == "Full":
+            self.local_list = {tag: info for tag, info in entries.items() if info is not None}
+        else:
+            for tag, info in entries.items():
+                if info is None:
+                    self.local_list.pop(tag, None)
+                else:
+                    self.local_list[tag] = info
+        self.local_list_version = list_version
+        return call_result.SendLocalList(status=UpdateStatus.accepted)
+
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self, **kw: Any) -> Any:
+        supported = self._forced("GetLocalListVersion") != "NotSupported"
+        return call_result.GetLocalListVersion(list_version=self.local_list_version if supported else -1)
 
     @on(Action.trigger_message)
     def on_trigger(self, requested_message: str, connector_id: int | None = None, **kw: Any) -> Any:

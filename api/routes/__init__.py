@@ -41,6 +41,7 @@ def blueprints() -> list[Blueprint]:
         dead_letters,
         health,
         idtags,
+        local_lists,
         messages,
         openapi,
         records,
@@ -59,6 +60,7 @@ def blueprints() -> list[Blueprint]:
         calls.bp,
         transactions.bp,
         idtags.bp,
+        local_lists.bp,
         dead_letters.bp,
         openapi.bp,
     ]

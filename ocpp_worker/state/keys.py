@@ -120,6 +120,16 @@ class Keys:
         """List (capped): DataTransfer requests from a charger, newest last."""
         return f"{self.prefix}business:cp:{charger_tag(cp_id)}:data-transfers"
 
+    def local_list(self, cp_id: str) -> str:
+        """String (JSON): a charger's local authorization list, wanted and confirmed
+        entries and versions, the last answer (`state.local_lists`)."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:local-list"
+
+    def charging_profiles(self, cp_id: str) -> str:
+        """Hash: chargingProfileId -> {connectorId, csChargingProfiles} as JSON, the
+        profiles a charger accepted (`state.charging_profiles`)."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:charging-profiles"
+
     def csrs(self, cp_id: str) -> str:
         """List (capped): certificate signing requests awaiting a PKI, newest last."""
         return f"{self.prefix}business:cp:{charger_tag(cp_id)}:csrs"
