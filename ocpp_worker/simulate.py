@@ -103,6 +103,7 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         self.last_sample: dict[int, float] = {}  # connector -> time of its last MeterValues
         self.background: set[asyncio.Task[Any]] = set()
         self.key_changed = asyncio.Event()  # the central system set a new AuthorizationKey
+        self.job_step_s = 0.05  # between the status notifications of a firmware/log job
         self.local_list: dict[str, dict[str, Any]] = {}  # idTag -> idTagInfo
         self.local_list_version = 0
         # action -> the status to answer instead of acting (a refusal), or "CALLERROR"
@@ -300,6 +301,48 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
     def on_get_local_list_version(self, **kw: Any) -> Any:
         supported = self._forced("GetLocalListVersion") != "NotSupported"
         return call_result.GetLocalListVersion(list_version=self.local_list_version if supported else -1)
+
+    # -- firmware, diagnostics and logs: answer, then report the job's progress ----------
+    async def _report(self, notification: Any, statuses: list[str], **fields: Any) -> None:
+        """Send `notification` once per status, in order (a download, an upload)."""
+        for status in statuses:
+            await asyncio.sleep(self.job_step_s)
+            await self.call(notification(status=status, **fields))
+
+    @on(Action.update_firmware)
+    def on_update_firmware(self, location: str, retrieve_date: str, **kw: Any) -> Any:
+        self.received.append(("UpdateFirmware", {"location": location, "retrieve_date": retrieve_date}))
+        self._forced("UpdateFirmware")
+        steps = ["Downloading", "Downloaded", "Installing", "Installed"]
+        self._later(self._report(call.FirmwareStatusNotification, steps))
+        return call_result.UpdateFirmware()
+
+    @on(Action.get_diagnostics)
+    def on_get_diagnostics(self, location: str, **kw: Any) -> Any:
+        self.received.append(("GetDiagnostics", {"location": location}))
+        self._forced("GetDiagnostics")
+        self._later(self._report(call.DiagnosticsStatusNotification, ["Uploading", "Uploaded"]))
+        return call_result.GetDiagnostics(file_name=f"diagnostics-{self.id}.zip"[:255])
+
+    @on(Action.signed_update_firmware)
+    def on_signed_update_firmware(self, request_id: int, firmware: dict[str, Any], **kw: Any) -> Any:
+        self.received.append(("SignedUpdateFirmware", {"request_id": request_id, "firmware": firmware}))
+        status = self._forced("SignedUpdateFirmware")
+        if status is not None:
+            return call_result.SignedUpdateFirmware(status=status)
+        steps = ["Downloading", "Downloaded", "SignatureVerified", "Installing", "Installed"]
+        self._later(self._report(call.SignedFirmwareStatusNotification, steps, request_id=request_id))
+        return call_result.SignedUpdateFirmware(status="Accepted")
+
+    @on(Action.get_log)
+    def on_get_log(self, log: dict[str, Any], log_type: str, request_id: int, **kw: Any) -> Any:
+        self.received.append(("GetLog", {"log_type": log_type, "request_id": request_id}))
+        status = self._forced("GetLog")
+        if status is not None:
+            return call_result.GetLog(status=status)
+        steps = ["Uploading", "Uploaded"]
+        self._later(self._report(call.LogStatusNotification, steps, request_id=request_id))
+        return call_result.GetLog(status="Accepted", filename=f"{log_type}-{request_id}.log")
 
     @on(Action.trigger_message)
     def on_trigger(self, requested_message: str, connector_id: int | None = None, **kw: Any) -> Any:

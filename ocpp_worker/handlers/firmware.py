@@ -1,4 +1,6 @@
-"""Firmware management and diagnostics: status notifications recorded on the charger."""
+"""Firmware management and diagnostics: status notifications recorded on the charger
+(its latest status, api/routes/records.py) and in the history of its latest job of
+that kind (the notifications carry no request id; `state.jobs`)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
 from ocpp_worker.handlers.registry import CallContext, handles
-from ocpp_worker.state import chargepoints
+from ocpp_worker.state import chargepoints, jobs
 
 
 @handles(Action.diagnostics_status_notification)
@@ -19,6 +21,7 @@ def diagnostics_status_notification(
         ctx.cp_id,
         {"diagnosticsStatus": req.status, "diagnosticsStatusAt": ctx.now_iso},
     )
+    jobs.record_status(ctx.store, ctx.writes, ctx.cp_id, "diagnostics", None, req.status, ctx.now_iso)
     return call_result.DiagnosticsStatusNotification()
 
 
@@ -29,4 +32,5 @@ def firmware_status_notification(
     chargepoints.record_fields(
         ctx.store, ctx.writes, ctx.cp_id, {"firmwareStatus": req.status, "firmwareStatusAt": ctx.now_iso}
     )
+    jobs.record_status(ctx.store, ctx.writes, ctx.cp_id, "firmware", None, req.status, ctx.now_iso)
     return call_result.FirmwareStatusNotification()

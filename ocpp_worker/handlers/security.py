@@ -8,7 +8,7 @@ from ocpp.v16.enums import Action, GenericStatus
 
 from ocpp_worker import certificates, timeutil
 from ocpp_worker.handlers.registry import CallContext, handles
-from ocpp_worker.state import chargepoints, registrations
+from ocpp_worker.state import chargepoints, jobs, registrations
 
 CSR_REJECTED = registrations.GatewayEvent.CSR_REJECTED
 
@@ -71,6 +71,8 @@ def log_status_notification(
         ctx.cp_id,
         {"logStatus": req.status, "logRequestId": req.request_id, "logStatusAt": ctx.now_iso},
     )
+    if req.request_id is not None:  # GetLog's requestId is our job id
+        jobs.record_status(ctx.store, ctx.writes, ctx.cp_id, "logs", req.request_id, req.status, ctx.now_iso)
     return call_result.LogStatusNotification()
 
 
@@ -88,4 +90,8 @@ def signed_firmware_status_notification(
             "firmwareStatusAt": ctx.now_iso,
         },
     )
+    if req.request_id is not None:  # SignedUpdateFirmware's requestId is our job id
+        jobs.record_status(
+            ctx.store, ctx.writes, ctx.cp_id, "signed-firmware", req.request_id, req.status, ctx.now_iso
+        )
     return call_result.SignedFirmwareStatusNotification()

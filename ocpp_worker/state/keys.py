@@ -134,6 +134,28 @@ class Keys:
         """List (capped): certificate signing requests awaiting a PKI, newest last."""
         return f"{self.prefix}business:cp:{charger_tag(cp_id)}:csrs"
 
+    def jobs(self, cp_id: str) -> str:
+        """Sorted set: a charger's firmware/diagnostics/log job ids, scored by id (`state.jobs`)."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:jobs"
+
+    def job(self, cp_id: str, job_id: int) -> str:
+        """Hash: one job: id, kind, request, created, answer (JSON where structured)."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:job:{job_id}"
+
+    def job_history(self, cp_id: str, job_id: int) -> str:
+        """List: one job's statuses, oldest first, each JSON {status, at}."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:job:{job_id}:history"
+
+    def job_latest(self, cp_id: str) -> str:
+        """Hash: job kind -> the id of a charger's latest job of that kind."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:job-latest"
+
+    @property
+    def job_counter(self) -> str:
+        """String (counter): the last job id given out; also the requestId of GetLog and
+        SignedUpdateFirmware."""
+        return f"{self.prefix}business:job-id"
+
     @property
     def transaction_counter(self) -> str:
         """String: the last transaction id handed out (the first one is 1000)."""
