@@ -21,7 +21,14 @@ from celery.result import AsyncResult
 from ocpp_worker import metrics, transport
 from ocpp_worker.protocol import errors, frames, validation
 from ocpp_worker.protocol.actions import CSMS_INITIATED
-from ocpp_worker.state import chargepoints, configuration, key_hashes, local_lists, registrations
+from ocpp_worker.state import (
+    chargepoints,
+    charging_profiles,
+    configuration,
+    key_hashes,
+    local_lists,
+    registrations,
+)
 from ocpp_worker.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -93,6 +100,8 @@ AFTER_RESULT: dict[str, AfterResult] = {
     "GetConfiguration": _after_get_configuration,
     "SendLocalList": local_lists.record_answer,
     "GetLocalListVersion": _after_get_local_list_version,
+    "SetChargingProfile": charging_profiles.record_set,
+    "ClearChargingProfile": charging_profiles.record_clear,
 }
 
 

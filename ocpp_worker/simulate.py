@@ -106,6 +106,7 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         self.job_step_s = 0.05  # between the status notifications of a firmware/log job
         self.local_list: dict[str, dict[str, Any]] = {}  # idTag -> idTagInfo
         self.local_list_version = 0
+        self.charging_profiles: dict[int, tuple[int, dict[str, Any]]] = {}  # id -> (connector, profile)
         # action -> the status to answer instead of acting (a refusal), or "CALLERROR"
         self.answers: dict[str, str] = {}
 
@@ -301,6 +302,73 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
     def on_get_local_list_version(self, **kw: Any) -> Any:
         supported = self._forced("GetLocalListVersion") != "NotSupported"
         return call_result.GetLocalListVersion(list_version=self.local_list_version if supported else -1)
+
+    @on(Action.set_charging_profile)
+    def on_set_charging_profile(
+        self, connector_id: int, cs_charging_profiles: dict[str, Any], **kw: Any
+    ) -> Any:
+        self.received.append(
+            ("SetChargingProfile", {"connector_id": connector_id, "profile": cs_charging_profiles})
+        )
+        status = self._forced("SetChargingProfile")
+        if status is None:
+            self.charging_profiles[cs_charging_profiles["charging_profile_id"]] = (
+                connector_id,
+                cs_charging_profiles,
+            )
+        return call_result.SetChargingProfile(status=status or "Accepted")
+
+    @on(Action.clear_charging_profile)
+    def on_clear_charging_profile(
+        self, id: int | None = None, connector_id: int | None = None, **kw: Any
+    ) -> Any:
+        """Clears the profile `id`, or every one matching the other fields given."""
+        self.received.append(("ClearChargingProfile", {"id": id, "connector_id": connector_id, **kw}))
+        status = self._forced("ClearChargingProfile")
+        if status is not None:
+            return call_result.ClearChargingProfile(status=status)
+        purpose, stack_level = kw.get("charging_profile_purpose"), kw.get("stack_level")
+        gone = [
+            profile_id
+            for profile_id, (connector, profile) in self.charging_profiles.items()
+            if (id == profile_id)
+            or (
+                id is None
+                and connector_id in (None, connector)
+                and purpose in (None, profile["charging_profile_purpose"])
+                and stack_level in (None, profile["stack_level"])
+            )
+        ]
+        for profile_id in gone:
+            del self.charging_profiles[profile_id]
+        return call_result.ClearChargingProfile(status="Accepted" if gone else "Unknown")
+
+    @on(Action.get_composite_schedule)
+    def on_get_composite_schedule(self, connector_id: int, duration: int, **kw: Any) -> Any:
+        """The schedule of the highest-stack profile on the connector or the charger, cut
+        to `duration` (a charger merges them; one is enough for a simulator)."""
+        status = self._forced("GetCompositeSchedule")
+        if status is not None:
+            return call_result.GetCompositeSchedule(status=status)
+        profiles = [p for connector, p in self.charging_profiles.values() if connector in (0, connector_id)]
+        if not profiles:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        schedule = max(profiles, key=lambda p: p["stack_level"])["charging_schedule"]
+        periods = [
+            {"startPeriod": p["start_period"], "limit": float(p["limit"])}  # the ocpp package's Decimal
+            for p in schedule["charging_schedule_period"]
+            if p["start_period"] < duration
+        ]
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=now(),
+            charging_schedule={
+                "duration": duration,
+                "chargingRateUnit": schedule["charging_rate_unit"],
+                "chargingSchedulePeriod": periods,
+            },
+        )
 
     # -- firmware, diagnostics and logs: answer, then report the job's progress ----------
     async def _report(self, notification: Any, statuses: list[str], **fields: Any) -> None:

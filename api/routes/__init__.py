@@ -36,6 +36,7 @@ def blueprints() -> list[Blueprint]:
     from api.routes import (
         calls,
         chargepoints,
+        charging_profiles,
         clients,
         configuration,
         dead_letters,
@@ -63,6 +64,7 @@ def blueprints() -> list[Blueprint]:
         transactions.bp,
         idtags.bp,
         local_lists.bp,
+        charging_profiles.bp,
         dead_letters.bp,
         openapi.bp,
     ]

@@ -30,6 +30,12 @@ class TransactionSchema(Schema):
     idTag = fields.String()
     idTagStatus = fields.String(metadata={"description": "what we answered in StartTransaction.conf"})
     reservationId = fields.Integer()
+    reservationStatus = fields.String(
+        metadata={
+            "description": "what the reservationId was: used (this transaction used it), unknown, "
+            "foreign (another charger's), or the status it had (expired, cancelled, used, refused)"
+        }
+    )
     meterStart = fields.Integer(metadata={"description": "Wh"})
     meterStop = fields.Integer(allow_none=True, metadata={"description": "Wh"})
     startTime = iso_timestamp()

@@ -9,7 +9,7 @@ from ocpp.v16.enums import Action
 
 from ocpp_worker import timeutil
 from ocpp_worker.handlers.registry import CallContext, handles
-from ocpp_worker.state import idtags, transactions
+from ocpp_worker.state import idtags, reservations, transactions
 
 
 @handles(Action.authorize)
@@ -28,12 +28,20 @@ def start_transaction(ctx: CallContext, req: call.StartTransaction) -> call_resu
     when offline); the idTagInfo tells it whether to go on: the policy of Authorize
     (`idtags.id_tag_info`), this transaction itself not counting as a concurrent one
     (a redelivery may find it written already). A ConcurrentTx transaction is still
-    recorded, active until the charger stops it."""
+    recorded, active until the charger stops it. A reservationId marks that reservation
+    used (`reservations.consume`); an unknown, foreign or no longer active one is
+    answered all the same (the charger has started), with what it was recorded on the
+    transaction as `reservationStatus`."""
     tx_id, fresh = transactions.allocate_id(ctx.store, ctx.cp_id, ctx.unique_id)
     info = idtags.id_tag_info(ctx.store, req.id_tag, ctx.now, concurrent_check=True, own_tx=tx_id)
     # not fresh: a redelivery. Its first run may have ended before its writes were
     # committed (they go with the reply); write them unless they are there already.
     if fresh or transactions.get(ctx.store, tx_id) is None:
+        reservation = None
+        if req.reservation_id is not None:
+            reservation = reservations.consume(
+                ctx.store, ctx.writes, ctx.cp_id, req.reservation_id, tx_id, ctx.now
+            )
         transactions.start(
             ctx.store,
             ctx.writes,
@@ -46,6 +54,7 @@ def start_transaction(ctx: CallContext, req: call.StartTransaction) -> call_resu
                 "meterStart": req.meter_start,
                 "startTime": timeutil.normalize(req.timestamp, ctx.now),
                 "reservationId": req.reservation_id,
+                "reservationStatus": reservation,
                 "createdAt": ctx.now_iso,
             },
         )

@@ -210,6 +210,19 @@ class Keys:
         """Set: ids of the active transactions started with one idTag (ConcurrentTx)."""
         return f"{self.prefix}business:idtag-tx:{id_tag}"
 
+    @property
+    def reservation_counter(self) -> str:
+        """String: the last reservationId handed out (`state.reservations`)."""
+        return f"{self.prefix}business:reservation-id"
+
+    def reservation(self, reservation_id: int) -> str:
+        """Hash: one reservation: the ReserveNow request, clientId, answer, status, …"""
+        return f"{self.prefix}business:reservation:{reservation_id}"
+
+    def reservations_of(self, cp_id: str) -> str:
+        """Sorted set: reservationId -> id, the reservations of one charger."""
+        return f"{self.prefix}business:reservations:cp:{charger_tag(cp_id)}"
+
     # -- charger security (ocpp:security:…) -------------------------------------
     @property
     def registrations(self) -> str:
@@ -234,6 +247,10 @@ class Keys:
     def config(self, cp_id: str) -> str:
         """Hash: configuration key -> value stored for one charger (defaults not stored)."""
         return f"{self.prefix}config:{charger_tag(cp_id)}"
+
+    def config_reported(self, cp_id: str) -> str:
+        """Hash: key -> readonly | writable | unknown, as the charger last reported it."""
+        return f"{self.prefix}config-reported:{charger_tag(cp_id)}"
 
     # -- Celery (its own keys, under our prefix through global_keyprefix) ----
     def celery_queue(self, queue: str) -> str:
