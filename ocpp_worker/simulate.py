@@ -278,6 +278,16 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
     def on_data_transfer(self, vendor_id: str, **kw: Any) -> Any:
         return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
 
+    @on(Action.reserve_now)
+    def on_reserve_now(self, connector_id: int, reservation_id: int, **kw: Any) -> Any:
+        self.received.append(("ReserveNow", {"connector_id": connector_id, "reservation_id": reservation_id}))
+        return call_result.ReserveNow(status=self._forced("ReserveNow") or "Accepted")
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int, **kw: Any) -> Any:
+        self.received.append(("CancelReservation", {"reservation_id": reservation_id}))
+        return call_result.CancelReservation(status=self._forced("CancelReservation") or "Accepted")
+
     @on(Action.send_local_list)
     def on_send_local_list(
         self, list_version: int, update_type: str, local_authorization_list: Any = None, **kw: Any

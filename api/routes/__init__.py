@@ -47,6 +47,7 @@ def blueprints() -> list[Blueprint]:
         messages,
         openapi,
         records,
+        reservations,
         security,
         transactions,
     )
@@ -61,6 +62,7 @@ def blueprints() -> list[Blueprint]:
         jobs.bp,
         configuration.bp,
         calls.bp,
+        reservations.bp,
         transactions.bp,
         idtags.bp,
         local_lists.bp,
