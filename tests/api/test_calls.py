@@ -105,8 +105,9 @@ async def test_call_with_a_payload_breaking_the_ocpp_schema_is_400_and_not_sent(
 
 async def test_callerror_answer_is_502_with_the_charger_error(api, chargers, cp_id):
     await chargers.connect(cp_id, connectors=0)
-    url = f"/api/v1/chargepoints/{cp_id}/call/GetDiagnostics"
-    data = envelope_of(await api.post(url, json={"location": "ftp://diag.example.com/"}), 502)["data"]
+    url = f"/api/v1/chargepoints/{cp_id}/call/GetInstalledCertificateIds"  # the simulator has none
+    body = {"certificateType": "CentralSystemRootCertificate"}
+    data = envelope_of(await api.post(url, json=body), 502)["data"]
     assert data["errorCode"] == "NotImplemented"
     assert set(data) == {"errorCode", "errorDescription", "errorDetails"}
 
