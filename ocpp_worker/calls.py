@@ -72,7 +72,8 @@ class CallRejected(CallFailed):
         self.details = details if details is not None else {}
 
 
-# Keep stored state in step with what the charger accepted.
+# Keep stored state in step with what the charger accepted (answers that need no request,
+# GetConfiguration's, are kept by the bridge for every caller: `ocpp_worker.answers`).
 AfterResult = Callable[[Store, str, dict[str, Any], dict[str, Any]], None]
 
 
@@ -83,12 +84,6 @@ def _after_change_configuration(
         configuration.record_accepted(store, cp_id, request["key"], request["value"])  # never a secret
 
 
-def _after_get_configuration(
-    store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]
-) -> None:
-    configuration.sync_from_charger(store, cp_id, answer.get("configurationKey") or [])
-
-
 def _after_get_local_list_version(
     store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]
 ) -> None:
@@ -97,7 +92,6 @@ def _after_get_local_list_version(
 
 AFTER_RESULT: dict[str, AfterResult] = {
     "ChangeConfiguration": _after_change_configuration,
-    "GetConfiguration": _after_get_configuration,
     "SendLocalList": local_lists.record_answer,
     "GetLocalListVersion": _after_get_local_list_version,
     "SetChargingProfile": charging_profiles.record_set,

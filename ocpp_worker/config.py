@@ -75,6 +75,7 @@ class Settings:
     # OCPP behaviour
     accept_unknown_idtags: bool = False
     allow_concurrent_tx: bool = False  # one idTag in several active transactions at once
+    sync_config_on_boot: bool = True  # read a charger's configuration after its first boot
     # Charger security (docs/SECURITY.md): who may connect, and how they prove it.
     # "open": any valid id may connect (the quickstart); "closed": only registered,
     # enabled chargers (the recommended setting, docker-compose's).
@@ -139,6 +140,7 @@ class Settings:
             api_max_body_bytes=int(get("API_MAX_BODY_BYTES") or 1024 * 1024),
             accept_unknown_idtags=_flag(get("OCPP_ACCEPT_UNKNOWN_IDTAGS")),
             allow_concurrent_tx=_flag(get("OCPP_ALLOW_CONCURRENT_TX")),
+            sync_config_on_boot=_flag(get("OCPP_SYNC_CONFIG_ON_BOOT") or "1"),
             registration=_registration(get("OCPP_REGISTRATION")),
             tls_cert=get("OCPP_TLS_CERT") or None,
             tls_key=get("OCPP_TLS_KEY") or None,

@@ -98,7 +98,12 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
         self.power_w = power_w
         self.meter_wh = 0
         self.transactions: dict[int, int] = {}  # connector -> transaction id
-        self.configuration: dict[str, str] = {"HeartbeatInterval": "300", "MeterValueSampleInterval": "60"}
+        self.configuration: dict[str, str] = {
+            "HeartbeatInterval": "300",
+            "MeterValueSampleInterval": "60",
+            "NumberOfConnectors": str(connectors),
+        }
+        self.readonly = {"NumberOfConnectors"}  # keys GetConfiguration reports readonly
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.last_sample: dict[int, float] = {}  # connector -> time of its last MeterValues
         self.background: set[asyncio.Task[Any]] = set()
@@ -233,7 +238,7 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
     def on_get_configuration(self, key: list[str] | None = None, **kw: Any) -> Any:
         wanted = key or sorted(self.configuration)
         known = [
-            {"key": k, "readonly": False, "value": self.configuration[k]}
+            {"key": k, "readonly": k in self.readonly, "value": self.configuration[k]}
             for k in wanted
             if k in self.configuration
         ]
@@ -243,6 +248,8 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
     @on(Action.change_configuration)
     def on_change_configuration(self, key: str, value: str, **kw: Any) -> Any:
         self.received.append(("ChangeConfiguration", {"key": key, "value": value}))
+        if key in self.readonly:
+            return call_result.ChangeConfiguration(status=ConfigurationStatus.rejected)
         self.configuration[key] = value
         return call_result.ChangeConfiguration(status=ConfigurationStatus.accepted)
 

@@ -25,6 +25,9 @@ PREFIX = f"ocpptest-{uuid.uuid4().hex[:10]}:"
 os.environ["OCPP_KEY_PREFIX"] = PREFIX
 os.environ["OCPP_WS_PORT"] = str(free_port())
 os.environ.setdefault("REDIS_ADDR", "localhost:6379")
+# No GetConfiguration after a charger's first boot: the tests set stored configuration
+# right after connecting. tests/api/test_configuration_sync.py runs a stack with it on.
+os.environ.setdefault("OCPP_SYNC_CONFIG_ON_BOOT", "0")
 
 from ocpp_worker.celery_app import app as ocpp_app  # noqa: E402
 from ocpp_worker.config import get_settings  # noqa: E402

@@ -51,6 +51,19 @@ def put_stored(body: dict[str, Any], cp_id: str) -> dict[str, Any]:
     }
 
 
+@bp.post("/<charger:cp_id>/configuration/sync")
+@bp.response(200, StoredConfigurationSchema)
+@bp.errors(*CALL_ERRORS)
+def sync(cp_id: str) -> dict[str, Any]:
+    """Read the charger's whole configuration (GetConfiguration) into the stored copy
+
+    Values and readonly flags become the charger's; keys it calls unknown are marked
+    so. Also done after a charger's first BootNotification (OCPP_SYNC_CONFIG_ON_BOOT).
+    """
+    send(cp_id, "GetConfiguration", {})  # the bridge stores the answer (ocpp_worker.answers)
+    return {"configurationKey": configuration.all_values(store(), cp_id)}
+
+
 @bp.get("/<charger:cp_id>/configuration/live")
 @bp.arguments(LiveConfigurationArgs, location="query")
 @bp.response(200, LiveConfigurationSchema)

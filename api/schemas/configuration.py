@@ -14,8 +14,20 @@ class ConfigurationKeySchema(Schema):
     readonly = fields.Boolean(required=True)
 
 
+class StoredConfigurationKeySchema(ConfigurationKeySchema):
+    reported = fields.Boolean(
+        required=True, metadata={"description": "the charger reported this key (GetConfiguration)"}
+    )
+    is_unknown = fields.Boolean(  # `unknown` is a Schema attribute (unknown-field policy)
+        required=True,
+        data_key="unknown",
+        attribute="unknown",
+        metadata={"description": "the charger said it does not know this key"},
+    )
+
+
 class StoredConfigurationSchema(Schema):
-    configurationKey = fields.List(fields.Nested(ConfigurationKeySchema), required=True)
+    configurationKey = fields.List(fields.Nested(StoredConfigurationKeySchema), required=True)
 
 
 class LiveConfigurationSchema(Schema):

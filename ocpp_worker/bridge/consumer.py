@@ -20,12 +20,13 @@ import socket
 import threading
 import time
 import uuid
+from typing import Any
 
 import redis
 from celery import Celery, states
 from kombu.exceptions import OperationalError
 
-from ocpp_worker import metrics, transport
+from ocpp_worker import answers, metrics, transport
 from ocpp_worker.protocol import errors, frames, validation
 from ocpp_worker.protocol.actions import CHARGER_INITIATED, CSMS_INITIATED
 from ocpp_worker.state.store import Store
@@ -246,7 +247,17 @@ class Bridge:
                 outcome = transport.result_outcome(answer.payload)
             except errors.OcppError as exc:
                 outcome = transport.invalid_outcome(exc.code, exc.description, answer.payload)
+            else:
+                self.keep_answer(cp_id, action, answer.payload)
         self.resolve(answer.unique_id, outcome)
+
+    def keep_answer(self, cp_id: str, action: str, payload: dict[str, Any]) -> None:
+        """Store what the answer tells us (`answers.keep`) before anyone reads it; a
+        failure there is logged and does not keep the answer from its caller."""
+        try:
+            answers.keep(self.store, cp_id, action, payload)
+        except redis.RedisError:
+            log.exception("could not store %s's answer to %s", cp_id, action)
 
     def resolve(self, unique_id: str, outcome: transport.CallOutcome) -> None:
         self.app.backend.store_result(unique_id, outcome, states.SUCCESS)

@@ -39,7 +39,12 @@ def boot_notification(ctx: CallContext, req: call.BootNotification) -> call_resu
     else:
         status = RegistrationStatus.accepted
         interval = int(configuration.get_value(ctx.store, ctx.cp_id, "HeartbeatInterval") or 300)
+    first_boot = "bootedAt" not in (chargepoints.get(ctx.store, ctx.cp_id) or {})
     chargepoints.record_boot(ctx.store, ctx.writes, ctx.cp_id, ctx.payload, status, ctx.now_iso)
+    if first_boot and ctx.store.settings.sync_config_on_boot:
+        # learn the charger's own configuration (the bridge stores the answer:
+        # `ocpp_worker.answers`), without delaying this reply
+        ctx.call_after_reply("GetConfiguration", {})
     return call_result.BootNotification(current_time=ctx.now_iso, interval=interval, status=status)
 
 

@@ -4,7 +4,8 @@ tracks). Only values that differ from the default are stored, in ``ocpp:config:{
 
 Operators change values through `set_value`, which refuses readonly keys and bad
 values with a reason. What a charger reports in GetConfiguration is the truth and is
-written with `sync_from_charger`, readonly keys included.
+written with `record_reported`, readonly keys and flags included (the bridge does it
+for every answer: `ocpp_worker.answers`).
 """
 
 from __future__ import annotations
@@ -155,17 +156,30 @@ SPECS: dict[str, KeySpec] = {
 
 
 def all_values(store: Store, cp_id: str) -> list[dict[str, Any]]:
-    """Every known key with its value (stored or default), then unknown stored keys."""
-    stored = store.redis.hgetall(store.keys.config(cp_id))
-    entries = [
-        {"key": name, "value": stored.get(name, spec.default), "readonly": spec.readonly}
-        for name, spec in SPECS.items()
-    ]
-    entries += [
-        {"key": name, "value": value, "readonly": False}
-        for name, value in sorted(stored.items())
-        if name not in SPECS
-    ]
+    """Every known key with its value (stored or default), then the other keys stored or
+    reported unknown. ``readonly`` is the charger's flag once it reported the key (else
+    our spec's); ``reported``: the charger reported the key (GetConfiguration);
+    ``unknown``: it answered that it does not know the key."""
+    pipe = store.redis.pipeline(transaction=False)
+    pipe.hgetall(store.keys.config(cp_id))
+    pipe.hgetall(store.keys.config_reported(cp_id))
+    stored, reported = pipe.execute()
+
+    def entry(name: str, value: str | None, readonly: bool) -> dict[str, Any]:
+        flag = reported.get(name)
+        if flag in (READONLY, WRITABLE):
+            readonly = flag == READONLY
+        return {
+            "key": name,
+            "value": value,
+            "readonly": readonly,
+            "reported": flag in (READONLY, WRITABLE),
+            "unknown": flag == UNKNOWN,
+        }
+
+    entries = [entry(name, stored.get(name, spec.default), spec.readonly) for name, spec in SPECS.items()]
+    others = sorted((set(stored) | {k for k, v in reported.items() if v == UNKNOWN}) - set(SPECS))
+    entries += [entry(name, stored.get(name), False) for name in others]
     return entries
 
 
@@ -176,25 +190,28 @@ def get_value(store: Store, cp_id: str, key: str) -> str | None:
     return value
 
 
-def validate(key: str, value: str) -> KeySpec | None:
-    """Raise `ConfigurationError` if an operator may not set `key` to `value`."""
+def validate(key: str, value: str, readonly: bool | None = None) -> KeySpec | None:
+    """Raise `ConfigurationError` if an operator may not set `key` to `value`.
+    `readonly`: the charger's flag for the key, when it reported one (it wins over
+    our spec's)."""
     if key in WRITE_ONLY:
         raise ConfigurationError(
             f"{key} is write-only: set it through /api/v1/chargepoints/{{id}}/credentials"
         )
     spec = SPECS.get(key)
+    if readonly if readonly is not None else spec is not None and spec.readonly:
+        raise ConfigurationError(f"{key} is read-only")
     if spec is None:
         any_string(value)
         return None
-    if spec.readonly:
-        raise ConfigurationError(f"{key} is read-only")
     spec.check(value)
     return spec
 
 
 def set_value(store: Store, cp_id: str, key: str, value: str) -> KeySpec | None:
     """Validate and store one value; returns the key's spec (None for a vendor key)."""
-    spec = validate(key, value)
+    flag = store.redis.hget(store.keys.config_reported(cp_id), key)
+    spec = validate(key, value, flag == READONLY if flag in (READONLY, WRITABLE) else None)
     store.redis.hset(store.keys.config(cp_id), key, value)
     return spec
 
@@ -206,11 +223,22 @@ def record_accepted(store: Store, cp_id: str, key: str, value: str) -> None:
         store.redis.hset(store.keys.config(cp_id), key, value)
 
 
-def sync_from_charger(store: Store, cp_id: str, entries: list[dict[str, Any]]) -> None:
-    """Store what the charger reported (GetConfiguration.conf configurationKey), but no
-    write-only key a charger should not have reported."""
-    values = {
-        e["key"]: e["value"] for e in entries if e.get("value") is not None and e.get("key") not in WRITE_ONLY
-    }
+# What the charger reported of each key (`config_reported`): its readonly flag, or that
+# it does not know the key.
+READONLY, WRITABLE, UNKNOWN = "readonly", "writable", "unknown"
+
+
+def record_reported(store: Store, cp_id: str, answer: dict[str, Any]) -> None:
+    """Store a GetConfiguration.conf, whoever asked (the API, or the boot-time sync):
+    the charger's values and readonly flags are the truth, and the keys it called
+    unknown are marked so. A write-only key is not kept, whatever it reported."""
+    entries = [e for e in answer.get("configurationKey") or [] if e.get("key") not in WRITE_ONLY]
+    values = {e["key"]: e["value"] for e in entries if e.get("value") is not None}
+    flags = {e["key"]: READONLY if e.get("readonly") else WRITABLE for e in entries}
+    flags.update({key: UNKNOWN for key in answer.get("unknownKey") or [] if key not in WRITE_ONLY})
+    pipe = store.redis.pipeline(transaction=True)
     if values:
-        store.redis.hset(store.keys.config(cp_id), mapping=values)
+        pipe.hset(store.keys.config(cp_id), mapping=values)
+    if flags:
+        pipe.hset(store.keys.config_reported(cp_id), mapping=flags)
+    pipe.execute()

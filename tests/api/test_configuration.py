@@ -18,6 +18,8 @@ async def test_stored_configuration_reads_and_validated_writes(api, chargers, cp
         "key": "HeartbeatInterval",
         "value": "300",
         "readonly": False,
+        "reported": False,  # no GetConfiguration after boot in the test stack
+        "unknown": False,
     }
     assert stored_value(data, "NumberOfConnectors")["readonly"] is True
 

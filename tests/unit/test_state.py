@@ -125,16 +125,47 @@ def test_configuration_defaults_and_updates(fresh):
         "key": "ChargeProfileMaxStackLevel",
         "value": "10",
         "readonly": True,
+        "reported": False,
+        "unknown": False,
     }
     assert values["ChargingScheduleAllowedChargingRateUnit"]["value"] == "Current,Power"
     assert values["MaxChargingProfilesInstalled"]["value"] == "10"
     assert configuration.SPECS["ConnectionTimeOut"].reboot_required
     configuration.set_value(fresh, "CP", "HeartbeatInterval", "60")
     assert configuration.get_value(fresh, "CP", "HeartbeatInterval") == "60"
-    configuration.sync_from_charger(
-        fresh, "CP", [{"key": "ChargeProfileMaxStackLevel", "value": "3", "readonly": True}]
+    configuration.record_reported(
+        fresh,
+        "CP",
+        {
+            "configurationKey": [
+                {"key": "ChargeProfileMaxStackLevel", "value": "3", "readonly": True},
+                {"key": "NumberOfConnectors", "value": "2", "readonly": False},
+                {"key": "AuthorizationKey", "value": "secret-of-the-charger", "readonly": False},
+            ],
+            "unknownKey": ["VendorThing", "AuthorizationKey"],
+        },
     )
     assert configuration.get_value(fresh, "CP", "ChargeProfileMaxStackLevel") == "3"
+    values = {e["key"]: e for e in configuration.all_values(fresh, "CP")}
+    assert values["NumberOfConnectors"] == {
+        "key": "NumberOfConnectors",
+        "value": "2",
+        "readonly": False,  # the charger's flag wins over our spec's
+        "reported": True,
+        "unknown": False,
+    }
+    assert values["VendorThing"] == {
+        "key": "VendorThing",
+        "value": None,
+        "readonly": False,
+        "reported": False,
+        "unknown": True,
+    }
+    assert "AuthorizationKey" not in values
+    configuration.set_value(fresh, "CP", "NumberOfConnectors", "3")  # writable, the charger says
+    with pytest.raises(configuration.ConfigurationError, match="read-only"):
+        configuration.set_value(fresh, "CP", "ChargeProfileMaxStackLevel", "4")
+    assert "secret-of-the-charger" not in str(fresh.redis.hgetall(fresh.keys.config("CP")))
 
 
 @pytest.mark.parametrize(
