@@ -96,6 +96,7 @@ AFTER_RESULT: dict[str, AfterResult] = {
     "GetLocalListVersion": _after_get_local_list_version,
     "SetChargingProfile": charging_profiles.record_set,
     "ClearChargingProfile": charging_profiles.record_clear,
+    "RemoteStartTransaction": charging_profiles.record_remote_start,
 }
 
 

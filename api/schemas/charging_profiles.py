@@ -24,6 +24,15 @@ class StoredProfileSchema(Schema):
     connectorId = fields.Integer(required=True)
     csChargingProfiles = fields.Raw(required=True, metadata={"description": "as the charger accepted it"})
     setAt = iso_timestamp(metadata={"description": "when the charger accepted it"})
+    remoteStart = fields.String(
+        metadata={"description": "a TxProfile sent with RemoteStartTransaction: the idTag it was for"}
+    )
+    transactionId = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "the transaction a remote start's TxProfile applies to (null until it starts)"
+        },
+    )
 
 
 class ClearArgs(Query):

@@ -9,6 +9,14 @@ stays 16.5 (the 1.6 check of the request parses them as Decimal: `protocol.valid
 
 Only the charger's Accepted changes the copy, through the call hooks
 (`ocpp_worker.calls.AFTER_RESULT`), whatever route sent the call.
+
+A TxProfile sent with an Accepted RemoteStartTransaction is kept too, marked with the
+idTag it was sent for (``remoteStart``): the charger applies it to the transaction it
+starts for that idTag. The transaction id only exists once StartTransaction comes, so
+the link is made when the profiles are read (`list_profiles`), not on the workers' hot
+path: the connector's current transaction, if it is that idTag's and began after the
+profile was accepted. A TxProfile whose transaction has ended is gone from the charger
+(§3.13.1): it is dropped from the copy when read.
 """
 
 from __future__ import annotations
@@ -23,11 +31,47 @@ Profile = dict[str, Any]  # {"connectorId", "csChargingProfiles", "setAt"}
 
 
 def list_profiles(store: Store, cp_id: str) -> list[Profile]:
-    """The stored profiles, by connector, purpose, stack level."""
+    """The stored profiles, by connector, purpose, stack level; a remote start's
+    TxProfile with the transaction it applies to (`transactionId`, None until it starts)."""
     profiles = [
         json.loads(text) for text in store.redis.hgetall(store.keys.charging_profiles(cp_id)).values()
     ]
-    return sorted(profiles, key=_order)
+    return sorted(_link_remote_starts(store, cp_id, profiles), key=_order)
+
+
+def _link_remote_starts(store: Store, cp_id: str, profiles: list[Profile]) -> list[Profile]:
+    pending = [p for p in profiles if "remoteStart" in p]
+    if not pending:
+        return profiles
+    pipe = store.redis.pipeline(transaction=False)
+    for entry in pending:
+        pipe.hget(store.keys.connector(cp_id, entry["connectorId"]), "transactionId")
+    current = pipe.execute()
+    for tx_id in current:
+        pipe.hmget(store.keys.transaction(int(tx_id or 0)), ["idTag", "createdAt", "status"])
+    found = pipe.execute()
+    ended: list[str] = []
+    found_links: dict[str, str] = {}
+    for entry, tx_id, (id_tag, created_at, status) in zip(pending, current, found, strict=True):
+        profile_id = str(entry["csChargingProfiles"]["chargingProfileId"])
+        linked = entry.get("transactionId")
+        if (
+            linked is None
+            and tx_id
+            and id_tag == entry["remoteStart"]
+            and (created_at or "") >= entry["setAt"]
+        ):
+            linked = entry["transactionId"] = int(tx_id)  # its transaction started: kept linked
+            found_links[profile_id] = json.dumps(entry, separators=(",", ":"))
+        if linked is not None and (str(linked) != tx_id or status == "completed"):
+            ended.append(profile_id)  # its transaction is over
+    key = store.keys.charging_profiles(cp_id)
+    if found_links:
+        store.redis.hset(key, mapping=found_links)
+    if ended:
+        store.redis.hdel(key, *ended)
+    gone = set(ended)
+    return [p for p in profiles if str(p["csChargingProfiles"]["chargingProfileId"]) not in gone]
 
 
 def _order(entry: Profile) -> tuple[int, str, int, int]:
@@ -94,6 +138,26 @@ def record_set(store: Store, cp_id: str, request: dict[str, Any], answer: dict[s
         pipe.hdel(key, *old)
     pipe.hset(key, str(profile["chargingProfileId"]), json.dumps(entry, separators=(",", ":")))
     pipe.execute()
+
+
+def record_remote_start(store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]) -> None:
+    """RemoteStartTransaction.conf: Accepted with a chargingProfile (a TxProfile) keeps
+    it for the transaction the charger is about to start for the request's idTag."""
+    profile = request.get("chargingProfile")
+    if answer.get("status") != "Accepted" or not profile:
+        return
+    entry = {
+        "connectorId": request.get("connectorId", 0),
+        "csChargingProfiles": profile,
+        "setAt": timeutil.iso(timeutil.utc_now()),
+        "remoteStart": request["idTag"],
+        "transactionId": None,
+    }
+    store.redis.hset(
+        store.keys.charging_profiles(cp_id),
+        str(profile["chargingProfileId"]),
+        json.dumps(entry, separators=(",", ":")),
+    )
 
 
 def record_clear(store: Store, cp_id: str, request: dict[str, Any], answer: dict[str, Any]) -> None:

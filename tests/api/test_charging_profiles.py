@@ -165,3 +165,31 @@ async def test_bad_profiles_are_400_and_never_sent(api, chargers, cp_id):
     assert not [r for r in cp.received if r[0] == "SetChargingProfile"]
     assert await stored(api, cp_id) == {}
     envelope_of(await api.get(url_of(cp_id + "-unknown")), 404)
+
+
+async def test_a_remote_starts_tx_profile_follows_its_transaction(api, chargers, cp_id):
+    tag = f"TX{cp_id[-6:]}"
+    ok(await api.put(f"/api/v1/idtags/{tag}", json={"status": "Accepted"}), 201)
+    await chargers.connect(cp_id)
+    tx_profile = profile(77, 0, purpose="TxProfile", limit=10.5)
+    tx_profile["chargingProfileKind"] = "Relative"
+    del tx_profile["chargingSchedule"]["startSchedule"]
+    body = {"clientId": cp_id, "connectorId": 1, "idTag": tag, "chargingProfile": tx_profile}
+    assert ok(await api.post("/api/v1/transactions/remote-start", json=body)) == {"status": "Accepted"}
+
+    async def linked() -> Any:
+        [entry] = ok(await api.get(url_of(cp_id)))["items"]
+        return entry if entry.get("transactionId") else None
+
+    entry = await eventually(linked)
+    [tx] = ok(await api.get(f"/api/v1/transactions?clientId={cp_id}&status=active"))["items"]
+    assert entry["transactionId"] == tx["transactionId"] and entry["remoteStart"] == tag
+    assert entry["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 10.5
+
+    stop = {"clientId": cp_id, "transactionId": tx["transactionId"]}
+    assert ok(await api.post("/api/v1/transactions/remote-stop", json=stop)) == {"status": "Accepted"}
+
+    async def dropped() -> bool:
+        return ok(await api.get(url_of(cp_id)))["items"] == []  # the charger discards it with its transaction
+
+    assert await eventually(dropped)
