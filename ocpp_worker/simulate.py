@@ -236,6 +236,7 @@ class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]
 
     @on(Action.get_configuration)
     def on_get_configuration(self, key: list[str] | None = None, **kw: Any) -> Any:
+        self._forced("GetConfiguration")  # only a CALLERROR: GetConfiguration has no status
         wanted = key or sorted(self.configuration)
         known = [
             {"key": k, "readonly": k in self.readonly, "value": self.configuration[k]}

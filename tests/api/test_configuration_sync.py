@@ -106,6 +106,12 @@ async def test_sync_endpoint_and_unknown_keys(api, chargers, cp_id):
     }
     assert entry(stored, "ResetRetries")["unknown"] is True
 
+    cp.configuration["VendorMode"] = "boost"
+    cp.answers["GetConfiguration"] = "CALLERROR"
+    envelope_of(await api.post(f"{url}/sync"), 502)
+    assert ok(await api.get(url))["configurationKey"] == stored  # a CALLERROR changes nothing
+    del cp.answers["GetConfiguration"]
+
     await cp._connection.close()
 
     async def offline() -> bool:
