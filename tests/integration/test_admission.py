@@ -8,10 +8,7 @@ prefix (so the session's bridge and worker answer it) runs closed registration."
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ from websockets.exceptions import InvalidStatus
 
 from ocpp_worker.state import registrations
 from ocpp_worker.state.keys import charger_tag
+from tests.support.chargers import basic, plain_charger
 from tests.support.stack import Stack
 
 KEY = "first-key-0123456789"
@@ -40,34 +38,13 @@ def closed_gateway(stack, tmp_path_factory) -> Stack:  # type: ignore[no-untyped
         gateway.stop()
 
 
-def basic(user: str, password: str) -> dict[str, str]:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-    return {"Authorization": f"Basic {token}"}
-
-
-@contextlib.asynccontextmanager
-async def charger(url: str, cp_id: str, headers: dict[str, str] | None = None) -> AsyncIterator[ChargePoint]:
-    """A connected ChargePoint (its listener running); the handshake's refusal raises."""
-    ws = await asyncio.wait_for(
-        websockets.connect(f"{url}/{cp_id}", subprotocols=["ocpp1.6"], additional_headers=headers or {}),  # type: ignore[list-item]
-        10,
-    )
-    cp = ChargePoint(cp_id, ws, response_timeout=15)
-    listener = asyncio.create_task(cp.start())
-    try:
-        yield cp
-    finally:
-        listener.cancel()
-        await ws.close()
-
-
 async def boot(cp: ChargePoint):  # type: ignore[no-untyped-def]
     return await cp.call(call.BootNotification(charge_point_vendor="Test", charge_point_model="Admission"))
 
 
 async def refused(url: str, cp_id: str, headers: dict[str, str] | None = None) -> websockets.Response:
     with pytest.raises(InvalidStatus) as caught:
-        async with charger(url, cp_id, headers):
+        async with plain_charger(url, cp_id, headers):
             pass
     return caught.value.response
 
@@ -121,7 +98,7 @@ async def test_closed_registration_refuses_a_disabled_charger_and_admits_an_enab
     assert not_registered(store, cp_id)
     assert store.redis.ttl(store.keys.security_events(cp_id)) == -1  # a registered charger's: kept
     register(store, cp_id, enabled=True)
-    async with charger(closed_gateway.ws_url, cp_id) as cp:
+    async with plain_charger(closed_gateway.ws_url, cp_id) as cp:
         assert (await boot(cp)).status == "Accepted"
 
 
@@ -140,7 +117,7 @@ async def test_invalid_ids_are_counted_without_an_event(stack, store):
 
 async def test_a_pending_registration_boots_pending_and_does_not_count_as_booted(stack, store, cp_id):
     register(store, cp_id, boot_status="Pending")
-    async with charger(stack.ws_url, cp_id) as cp:
+    async with plain_charger(stack.ws_url, cp_id) as cp:
         reply = await boot(cp)
         assert (reply.status, reply.interval) == ("Pending", 30)
         assert store.redis.hget(store.keys.chargepoint(cp_id), "registrationStatus") == "Pending"
@@ -153,7 +130,7 @@ async def test_a_pending_registration_boots_pending_and_does_not_count_as_booted
 
 async def test_profile_1_right_key_connects_and_is_served(closed_gateway, store, cp_id):
     register(store, cp_id, KEY, security_profile=1)
-    async with charger(closed_gateway.ws_url, cp_id, basic(cp_id, KEY)) as cp:
+    async with plain_charger(closed_gateway.ws_url, cp_id, basic(cp_id, KEY)) as cp:
         assert (await boot(cp)).status == "Accepted"
         assert store.redis.hget(store.keys.client(cp_id), "gateway")
     assert event_kinds(store, cp_id) == []
@@ -207,7 +184,7 @@ async def test_a_registered_charger_without_a_key_cannot_pass_profile_1(stack, s
 async def test_a_charger_id_with_a_colon_authenticates(stack, store, cp_id):
     odd = f"{cp_id}:a:b"
     register(store, odd, KEY, security_profile=1)
-    async with charger(stack.ws_url, odd, basic(odd, KEY)) as cp:
+    async with plain_charger(stack.ws_url, odd, basic(odd, KEY)) as cp:
         assert (await boot(cp)).status == "Accepted"
 
 
@@ -216,18 +193,18 @@ async def test_a_charger_id_with_a_colon_authenticates(stack, store, cp_id):
 
 async def test_key_rotation_end_to_end(closed_gateway, store, cp_id):
     register(store, cp_id, KEY, security_profile=1)
-    async with charger(closed_gateway.ws_url, cp_id, basic(cp_id, KEY)) as cp:
+    async with plain_charger(closed_gateway.ws_url, cp_id, basic(cp_id, KEY)) as cp:
         assert (await boot(cp)).status == "Accepted"
     # the charger Accepted ChangeConfiguration AuthorizationKey: both keys work ...
     registrations.stage_rotation(store, store.keys, cp_id, NEW_KEY)
-    async with charger(closed_gateway.ws_url, cp_id, basic(cp_id, KEY)) as cp:
+    async with plain_charger(closed_gateway.ws_url, cp_id, basic(cp_id, KEY)) as cp:
         assert (await boot(cp)).status == "Accepted"
     # ... until it reconnects with the new one, which becomes the only key
-    async with charger(closed_gateway.ws_url, cp_id, basic(cp_id, NEW_KEY)) as cp:
+    async with plain_charger(closed_gateway.ws_url, cp_id, basic(cp_id, NEW_KEY)) as cp:
         assert (await boot(cp)).status == "Accepted"
     response = await refused(closed_gateway.ws_url, cp_id, basic(cp_id, KEY))
     assert response.status_code == 401
-    async with charger(closed_gateway.ws_url, cp_id, basic(cp_id, NEW_KEY)) as cp:
+    async with plain_charger(closed_gateway.ws_url, cp_id, basic(cp_id, NEW_KEY)) as cp:
         assert (await boot(cp)).status == "Accepted"
     assert event_kinds(store, cp_id) == ["InvalidBasicAuth", "AuthorizationKeyRotated"]
 
@@ -235,11 +212,11 @@ async def test_key_rotation_end_to_end(closed_gateway, store, cp_id):
 async def test_a_key_set_through_the_state_takes_effect_at_once(stack, store, cp_id):
     """The gateway remembers verified keys; a new key must still end the old one."""
     register(store, cp_id, KEY, security_profile=1)
-    async with charger(stack.ws_url, cp_id, basic(cp_id, KEY)) as cp:
+    async with plain_charger(stack.ws_url, cp_id, basic(cp_id, KEY)) as cp:
         await boot(cp)
     registrations.set_key(store, store.keys, cp_id, NEW_KEY)
     assert (await refused(stack.ws_url, cp_id, basic(cp_id, KEY))).status_code == 401
-    async with charger(stack.ws_url, cp_id, basic(cp_id, NEW_KEY)) as cp:
+    async with plain_charger(stack.ws_url, cp_id, basic(cp_id, NEW_KEY)) as cp:
         await boot(cp)
 
 

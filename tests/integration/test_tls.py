@@ -14,25 +14,24 @@ prefix (its bridge and worker answer), with closed registration. The chargers ar
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
 import ssl
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import websockets
-from ocpp.v16 import ChargePoint, call
+from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus
 
 from ocpp_worker.gateway.tls import WHITEPAPER_TLS12_CIPHERS
 from ocpp_worker.state import chargepoints, registrations
 from ocpp_worker.state.store import Store
 from tests.support import pki
+from tests.support.chargers import basic, plain_charger
 from tests.support.stack import ROOT, Stack
 
 KEY = "tls-key-0123456789abcdef"
@@ -89,37 +88,10 @@ def client_context(test_pki: Pki, cert: tuple[str, str] | None = None) -> ssl.SS
     return context
 
 
-def basic(user: str, password: str) -> dict[str, str]:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-    return {"Authorization": f"Basic {token}"}
-
-
-@contextlib.asynccontextmanager
-async def charger(
-    url: str, cp_id: str, context: ssl.SSLContext | None, headers: dict[str, str] | None = None
-) -> AsyncIterator[ChargePoint]:
-    ws = await asyncio.wait_for(
-        websockets.connect(
-            f"{url}/{cp_id}",
-            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-            additional_headers=headers or {},
-            ssl=context,
-        ),
-        10,
-    )
-    cp = ChargePoint(cp_id, ws, response_timeout=15)
-    listener = asyncio.create_task(cp.start())
-    try:
-        yield cp
-    finally:
-        listener.cancel()
-        await ws.close()
-
-
 async def served(
     url: str, cp_id: str, context: ssl.SSLContext | None, headers: dict[str, str] | None = None
 ) -> None:
-    async with charger(url, cp_id, context, headers) as cp:
+    async with plain_charger(url, cp_id, headers, context) as cp:
         boot = await cp.call(call.BootNotification(charge_point_vendor="Test", charge_point_model="TLS"))
         assert boot.status == "Accepted"
         await cp.call(call.Heartbeat())
@@ -129,7 +101,7 @@ async def refused(
     url: str, cp_id: str, context: ssl.SSLContext | None, headers: dict[str, str] | None = None
 ) -> int:
     with pytest.raises(InvalidStatus) as caught:
-        async with charger(url, cp_id, context, headers):
+        async with plain_charger(url, cp_id, headers, context):
             pass
     return caught.value.response.status_code
 
@@ -199,7 +171,7 @@ async def test_a_certificate_from_an_unknown_ca_fails_the_tls_handshake(tls_gate
     register(store, cp_id, 3)
     context = client_context(test_pki, test_pki.client(cp_id, ca=test_pki.stranger))
     with pytest.raises((ssl.SSLError, OSError, websockets.exceptions.InvalidMessage)) as caught:
-        async with charger(tls_gateway.ws_url, cp_id, context):
+        async with plain_charger(tls_gateway.ws_url, cp_id, context=context):
             pass
     assert not isinstance(caught.value, InvalidStatus)  # no HTTP answer: TLS itself refused
     assert never_connected(store, cp_id)

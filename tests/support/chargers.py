@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
 import websockets
+from ocpp.v16 import ChargePoint
 
 from ocpp_worker.simulate import SimulatedChargePoint
 
@@ -48,3 +51,33 @@ async def raw_socket(ws_url: str, cp_id: str) -> AsyncIterator[Any]:
     """A bare OCPP WebSocket for sending hand-made (malformed) frames."""
     async with websockets.connect(f"{ws_url}/{cp_id}", subprotocols=["ocpp1.6"], max_size=None) as ws:  # type: ignore[list-item]
         yield ws
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    """The `Authorization: Basic` header of security profiles 1 and 2."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+@contextlib.asynccontextmanager
+async def plain_charger(
+    url: str, cp_id: str, headers: dict[str, str] | None = None, context: ssl.SSLContext | None = None
+) -> AsyncIterator[ChargePoint]:
+    """The `ocpp` package's bare ChargePoint, connected (its listener running), with
+    handshake headers and a TLS context of the test's choosing; a refused handshake raises."""
+    ws = await asyncio.wait_for(
+        websockets.connect(
+            f"{url}/{cp_id}",
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            additional_headers=headers or {},
+            ssl=context,
+        ),
+        10,
+    )
+    cp = ChargePoint(cp_id, ws, response_timeout=15)
+    listener = asyncio.create_task(cp.start())
+    try:
+        yield cp
+    finally:
+        listener.cancel()
+        await ws.close()
