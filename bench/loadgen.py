@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import multiprocessing as mp
 import os
 import random
@@ -78,6 +79,15 @@ class Tally:
 # -- one client process ------------------------------------------------------------
 
 
+def answer_to_call(frame: str) -> str:
+    """What a charger answers a CALL of the central system: its (empty) configuration
+    for GetConfiguration, NotImplemented for anything else (we implement nothing)."""
+    message = json.loads(frame)
+    if message[2] == "GetConfiguration":
+        return json.dumps([3, message[1], {"configurationKey": []}])
+    return json.dumps([4, message[1], "NotImplemented", "not in the load generator", {}])
+
+
 class Client:
     def __init__(self, url: str, cp_ids: list[str], positions: list[int], deflate: bool) -> None:
         self.url = url
@@ -94,6 +104,9 @@ class Client:
             async with asyncio.timeout(timeout):
                 await ch.ws.send(frame)
                 reply = await ch.ws.recv()
+                while reply.startswith("[2,"):  # the central system's own CALL (GetConfiguration after boot)
+                    await ch.ws.send(answer_to_call(reply))
+                    reply = await ch.ws.recv()
         except TimeoutError:
             ch.dead = True
             return f"{action}: no answer within {timeout:g} s", time.time()
