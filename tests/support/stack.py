@@ -134,7 +134,9 @@ class Stack:
     def start_bridge(self, name: str = "bridge") -> ManagedProcess:
         return self.start(name, [sys.executable, "-m", "ocpp_worker.bridge"])
 
-    def start_worker(self, name: str, concurrency: int = 1, pool: str = "prefork") -> ManagedProcess:
+    def start_worker(
+        self, name: str, concurrency: int = 1, pool: str = "prefork", queues: str = "ocpp,ocpp.metering"
+    ) -> ManagedProcess:
         process = self.start(
             name,
             [
@@ -145,7 +147,7 @@ class Stack:
                 "ocpp_worker",
                 "worker",
                 "-Q",
-                "ocpp,ocpp.metering",
+                queues,
                 "-c",
                 str(concurrency),
                 "-P",
