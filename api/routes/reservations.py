@@ -50,7 +50,7 @@ def cancel(cp_id: str, reservation_id: int) -> dict[str, str]:
     found(reservations.get(s, cp_id, reservation_id, timeutil.utc_now()), f"reservation {reservation_id}")
     answer = send(cp_id, "CancelReservation", {"reservationId": reservation_id})
     now = timeutil.utc_now()
-    reservations.cancelled(s, reservation_id, answer["status"], timeutil.iso(now))
+    reservations.cancelled(s, cp_id, reservation_id, answer["status"], timeutil.iso(now))
     return found(reservations.get(s, cp_id, reservation_id, now), f"reservation {reservation_id}")
 
 

@@ -40,8 +40,9 @@ async def register(r: Any, keys: Keys, cp_id: str, fields: dict[str, str], ttl: 
     return previous
 
 
-async def unregister(r: Any, keys: Keys, cp_id: str, conn_id: str) -> None:
-    await r.eval(_UNREGISTER, 2, keys.client(cp_id), keys.clients, conn_id, cp_id)
+async def unregister(r: Any, keys: Keys, cp_id: str, conn_id: str) -> bool:
+    """Whether the registration was this connection's (and is now removed)."""
+    return bool(await r.eval(_UNREGISTER, 2, keys.client(cp_id), keys.clients, conn_id, cp_id))
 
 
 # Extend a registration we own, or write it again if it is gone (Redis restarted, or

@@ -23,7 +23,7 @@ from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFact
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from ocpp_worker import timeutil, transport
+from ocpp_worker import events, timeutil, transport
 from ocpp_worker.config import Settings
 from ocpp_worker.gateway import admission, registry, tls
 from ocpp_worker.gateway.admission import Admission
@@ -172,6 +172,7 @@ class Gateway:
         previous = await registry.register(
             self.redis, self.keys, cp_id, session.registration, self.settings.client_ttl
         )
+        await events.connected(self.redis, self.keys, self.settings, cp_id, str(remote))
         if previous.get("gateway") and previous["gateway"] != self.id:
             # The charger moved here from another gateway: have that one drop the old socket.
             close = transport.Close(
@@ -232,7 +233,10 @@ class Gateway:
             del self.sessions[session.cp_id]
         abandoned = session.abandon()
         try:
-            await registry.unregister(self.redis, self.keys, session.cp_id, session.conn_id)
+            if await registry.unregister(self.redis, self.keys, session.cp_id, session.conn_id):
+                await events.disconnected(
+                    self.redis, self.keys, self.settings, session.cp_id, session.ws.close_code
+                )
             if abandoned:
                 entry = transport.Abandoned(session.cp_id, tuple(abandoned), "the charge point disconnected")
                 await self.inbound.append(entry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, DataTransferStatus, RegistrationStatus
 
-from ocpp_worker import timeutil
+from ocpp_worker import events, timeutil
 from ocpp_worker.handlers import data_transfer
 from ocpp_worker.handlers.registry import CallContext, handles
 from ocpp_worker.state import chargepoints, configuration, registrations
@@ -41,6 +41,7 @@ def boot_notification(ctx: CallContext, req: call.BootNotification) -> call_resu
         interval = int(configuration.get_value(ctx.store, ctx.cp_id, "HeartbeatInterval") or 300)
     first_boot = "bootedAt" not in (chargepoints.get(ctx.store, ctx.cp_id) or {})
     chargepoints.record_boot(ctx.store, ctx.writes, ctx.cp_id, ctx.payload, status, ctx.now_iso)
+    events.booted(ctx, req, status)
     if first_boot and ctx.store.settings.sync_config_on_boot:
         # learn the charger's own configuration (the bridge stores the answer:
         # `ocpp_worker.answers`), without delaying this reply
@@ -57,6 +58,7 @@ def heartbeat(ctx: CallContext, req: call.Heartbeat) -> call_result.Heartbeat:
 @handles(Action.status_notification)
 def status_notification(ctx: CallContext, req: call.StatusNotification) -> call_result.StatusNotification:
     """Replace the connector's state; connector 0 is the charger itself."""
+    events.status_changed(ctx, req)
     chargepoints.record_status(
         ctx.store,
         ctx.writes,

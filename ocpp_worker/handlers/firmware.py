@@ -7,6 +7,7 @@ from __future__ import annotations
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
+from ocpp_worker import events
 from ocpp_worker.handlers.registry import CallContext, handles
 from ocpp_worker.state import chargepoints, jobs
 
@@ -29,6 +30,7 @@ def diagnostics_status_notification(
 def firmware_status_notification(
     ctx: CallContext, req: call.FirmwareStatusNotification
 ) -> call_result.FirmwareStatusNotification:
+    events.firmware_status_changed(ctx, req.status, None, signed=False)
     chargepoints.record_fields(
         ctx.store, ctx.writes, ctx.cp_id, {"firmwareStatus": req.status, "firmwareStatusAt": ctx.now_iso}
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, GenericStatus
 
-from ocpp_worker import certificates, timeutil
+from ocpp_worker import certificates, events, timeutil
 from ocpp_worker.handlers.registry import CallContext, handles
 from ocpp_worker.state import chargepoints, jobs, registrations
 
@@ -19,6 +19,7 @@ def security_event_notification(
 ) -> call_result.SecurityEventNotification:
     """Kept with the central system's own events of this charger (refused handshakes),
     listed and counted together (`state.registrations`)."""
+    events.security_event(ctx, req)
     registrations.queue_event(
         ctx.writes,
         ctx.store.keys,
@@ -90,6 +91,7 @@ def signed_firmware_status_notification(
             "firmwareStatusAt": ctx.now_iso,
         },
     )
+    events.firmware_status_changed(ctx, req.status, req.request_id, signed=True)
     if req.request_id is not None:  # SignedUpdateFirmware's requestId is our job id
         jobs.record_status(
             ctx.store, ctx.writes, ctx.cp_id, "signed-firmware", req.request_id, req.status, ctx.now_iso

@@ -7,7 +7,7 @@ from ocpp.charge_point import snake_to_camel_case
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
-from ocpp_worker import timeutil
+from ocpp_worker import events, timeutil
 from ocpp_worker.handlers.registry import CallContext, handles
 from ocpp_worker.state import idtags, reservations, transactions
 
@@ -58,6 +58,7 @@ def start_transaction(ctx: CallContext, req: call.StartTransaction) -> call_resu
                 "createdAt": ctx.now_iso,
             },
         )
+        events.transaction_started(ctx, req, tx_id, info["status"])
     return call_result.StartTransaction(transaction_id=tx_id, id_tag_info=info)
 
 
@@ -65,6 +66,7 @@ def start_transaction(ctx: CallContext, req: call.StartTransaction) -> call_resu
 def meter_values(ctx: CallContext, req: call.MeterValues) -> call_result.MeterValues:
     samples = transactions.flatten(snake_to_camel_case(req.meter_value), ctx.now_iso)
     transactions.add_samples(ctx.store, ctx.writes, ctx.cp_id, req.connector_id, req.transaction_id, samples)
+    events.meter_values(ctx, req.connector_id, req.transaction_id, samples)
     return call_result.MeterValues()
 
 
@@ -76,6 +78,7 @@ def stop_transaction(ctx: CallContext, req: call.StopTransaction) -> call_result
     if req.transaction_data:
         samples = transactions.flatten(snake_to_camel_case(req.transaction_data), ctx.now_iso)
         transactions.add_samples(ctx.store, ctx.writes, ctx.cp_id, -1, req.transaction_id, samples)
+    events.transaction_stopped(ctx, req)
     transactions.stop(
         ctx.store,
         ctx.writes,

@@ -82,6 +82,9 @@ class RedisClient(Protocol):
     def xrevrange(
         self, name: str, max: str = "+", min: str = "-", count: int | None = None
     ) -> list[tuple[str, dict[str, str]]]: ...
+    def xrange(
+        self, name: str, min: str = "-", max: str = "+", count: int | None = None
+    ) -> list[tuple[str, dict[str, str]]]: ...
     def xread(
         self, streams: Mapping[str, str], count: int | None = None, block: int | None = None
     ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]: ...

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ocpp_worker import timeutil
+from ocpp_worker import events, timeutil
 from ocpp_worker.state.store import Store, Writes, hashes, strings
 
 STATUSES = ("active", "used", "cancelled", "expired", "refused")
@@ -43,7 +43,14 @@ def record(
         ),
     )
     pipe.zadd(k.reservations_of(cp_id), {str(reservation_id): reservation_id})
+    events.reservation_created(
+        pipe, store, cp_id, {**request, "reservationId": reservation_id}, answer, _at(now)
+    )
     pipe.execute()
+
+
+def _at(now: str) -> datetime:
+    return timeutil.parse(now) or timeutil.utc_now()
 
 
 def _current(reservation: dict[str, str], now: datetime) -> dict[str, str]:
@@ -62,12 +69,18 @@ def get(store: Store, cp_id: str, reservation_id: int, now: datetime) -> dict[st
     return _current(found, now)
 
 
-def cancelled(store: Store, reservation_id: int, answer: str, now: str) -> None:
-    """Record CancelReservation's answer; Accepted cancels the reservation."""
+def cancelled(store: Store, cp_id: str, reservation_id: int, answer: str, now: str) -> None:
+    """Record CancelReservation's answer; Accepted cancels the reservation (an event
+    if it was still active)."""
     fields: dict[str, Any] = {"cancelAnswer": answer}
+    key = store.keys.reservation(reservation_id)
+    pipe = store.redis.pipeline(transaction=True)
     if answer == "Accepted":
         fields.update(status="cancelled", cancelledAt=now)
-    store.redis.hset(store.keys.reservation(reservation_id), mapping=fields)
+        if store.redis.hget(key, "status") == "active":
+            events.reservation_cancelled(pipe, store, cp_id, reservation_id, _at(now))
+    pipe.hset(key, mapping=fields)
+    pipe.execute()
 
 
 def listing(
@@ -98,4 +111,5 @@ def consume(store: Store, w: Writes, cp_id: str, reservation_id: int, tx_id: int
         store.keys.reservation(reservation_id),
         mapping={"status": "used", "transactionId": tx_id, "usedAt": timeutil.iso(now)},
     )
+    events.reservation_used(w, store, cp_id, reservation_id, tx_id, now)
     return "used"

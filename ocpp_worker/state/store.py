@@ -76,6 +76,10 @@ class Writes:
         cap = ("MAXLEN", "~" if approximate else "=", maxlen) if maxlen is not None else ()
         self._add("XADD", key, *cap, "*", *(item for pair in fields.items() for item in pair))
 
+    def xtrim(self, key: str, minid: str, approximate: bool = True) -> None:
+        """Drop the entries older than `minid` (as redis-py's ``xtrim(key, minid=…)``)."""
+        self._add("XTRIM", key, "MINID", "~" if approximate else "=", minid)
+
 
 @dataclass
 class Store:
