@@ -5,6 +5,7 @@
     ocpp-csms chargers                    every charger: connected, last seen, stale
     ocpp-csms messages CP001 [--follow]   a charger's OCPP message log
     ocpp-csms simulate [--id CP001 ...]   a simulated charger
+    ocpp-csms db upgrade|current          the session archive's schema (Alembic)
 
 Each command reads the same state functions as the REST API, on the Redis the
 environment names (README's table). The heavy modules (the gateway's event loop,
@@ -127,6 +128,38 @@ def simulate(args: tuple[str, ...]) -> None:
     from ocpp_worker.simulate import main as simulate_main
 
     sys.exit(simulate_main(list(args), prog="ocpp-csms simulate"))
+
+
+@main.group()
+def db() -> None:
+    """The session archive's database (DATABASE_URL; unset: SQLite in OCPP_DATA_DIR)."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Create or migrate the archive's tables to the newest schema (`make run` does)."""
+    from ocpp_worker.archive import migrate
+    from ocpp_worker.archive.db import database_url
+    from ocpp_worker.config import get_settings
+
+    settings = get_settings()
+    migrate.upgrade(settings)
+    click.echo(f"archive schema up to date ({_without_password(database_url(settings))})")
+
+
+@db.command()
+def current() -> None:
+    """Show the schema revision the archive is at."""
+    from ocpp_worker.archive import migrate
+    from ocpp_worker.config import get_settings
+
+    migrate.current(get_settings())
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 if __name__ == "__main__":

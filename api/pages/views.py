@@ -2,7 +2,7 @@
 (one charger: connectors, transactions, its last messages), the login form.
 
 They read the same state functions as the JSON API (`state.chargepoints.summaries`,
-`transactions.list_ids`, `message_log.page`, ...), so the two cannot disagree. What a
+`archive.history.list_page`, `message_log.page`, ...), so the two cannot disagree. What a
 charger sent (ids, BootNotification fields, frames) is hostile text: templates are
 autoescaped (Flask does so for .html), ids in links go through `url_for` (percent-
 encoded), and the Content-Security-Policy allows no script at all, so even a missed
@@ -17,9 +17,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from api.auth import configured_token, is_token
-from api.context import store
+from api.context import archive, store
 from api.pages import session
 from ocpp_worker import timeutil
+from ocpp_worker.archive import history
 from ocpp_worker.state import chargepoints, message_log, registrations, transactions
 
 REFRESH_S = 5
@@ -123,15 +124,15 @@ def charger(cp_id: str) -> tuple[str, int]:
     registration = registrations.get(s, s.keys, cp_id)
     if chargepoints.get(s, cp_id) is None and registration is None:
         return _page("not_found.html", 404, cp_id=cp_id)
-    tx_ids, tx_total = transactions.list_ids(s, cp_id, None, 0, CHARGER_TRANSACTIONS_SHOWN)
+    charger_transactions, tx_total = history.list_page(
+        s, archive(), history.Filters(client_id=cp_id), 0, CHARGER_TRANSACTIONS_SHOWN
+    )
     return _page(
         "charger.html",
         charger=chargepoints.summaries(s, [cp_id])[0],
         registration=registration,
         connectors=chargepoints.connectors(s, cp_id),
-        transactions=transactions.with_energy_so_far(
-            s, [tx for tx in transactions.get_many(s, tx_ids) if tx]
-        ),
+        transactions=charger_transactions,
         tx_total=tx_total,
         messages=message_log.page(s, s.keys, cp_id, MESSAGES_SHOWN),
         messages_total=message_log.count(s, s.keys, cp_id),

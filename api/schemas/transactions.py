@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.chargepoints import CP_ID
-from api.schemas.common import Body, PageArgs, iso_timestamp
+from api.schemas.common import Body, LimitArgs, Query, UtcDateTime, iso_timestamp
 from ocpp_worker.protocol import lengths
 
 ID_TAG = validate.Length(1, lengths.ID_TOKEN)
@@ -54,6 +54,25 @@ class TransactionSchema(Schema):
     )
 
 
-class TransactionListArgs(PageArgs):
+# Transactions page by offset across Redis and the archive: each page reads up to
+# offset + limit ids from both, so deep pages are bounded here (narrow with from/to).
+MAX_TRANSACTION_OFFSET = 100_000
+
+
+class TransactionListArgs(LimitArgs):
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_TRANSACTION_OFFSET))
     clientId = fields.String(validate=CP_ID)
     status = fields.String(validate=validate.OneOf(("active", "completed")))
+    idTag = fields.String(validate=ID_TAG)
+    from_ = UtcDateTime(data_key="from", metadata={"description": "started at or after (UTC)"})
+    to = UtcDateTime(metadata={"description": "started before (UTC)"})
+
+
+EXPORT_FORMATS = ("csv", "jsonl", "ocpi-cdr")
+
+
+class TransactionExportArgs(Query):
+    from_ = UtcDateTime(data_key="from", metadata={"description": "stopped at or after (UTC)"})
+    to = UtcDateTime(metadata={"description": "stopped before (UTC)"})
+    clientId = fields.String(validate=CP_ID)
+    format = fields.String(load_default="csv", validate=validate.OneOf(EXPORT_FORMATS))

@@ -137,6 +137,9 @@ class BatchOutcome:
 
     replies: list[str | None]
     crashed: list[Incoming]
+    # transactions the committed writes completed, for the archive (a CALL answered by
+    # `handle` after a wait is left to the archive's sweep)
+    completed_transactions: list[int] = dataclasses.field(default_factory=list)
 
 
 def handle_batch(store: Store, calls: list[Incoming], now: datetime | None = None) -> BatchOutcome:
@@ -153,7 +156,7 @@ def handle_batch(store: Store, calls: list[Incoming], now: datetime | None = Non
 
     outcome = BatchOutcome([None] * len(calls), [])
     waiting: list[int] = []  # held by another frame: handled one by one after the batch
-    committing: dict[int, int] = {}  # call index -> its commit's place in the pipeline
+    committing: dict[int, tuple[int, Writes]] = {}  # call index -> its commit's place, its writes
     commits = store.redis.pipeline(transaction=False)
     for i, (call, claim, held) in enumerate(zip(calls, claims, held_by, strict=True)):
         found = replies.claimed(held)
@@ -164,7 +167,7 @@ def handle_batch(store: Store, calls: list[Incoming], now: datetime | None = Non
             except HandlerCrashed:
                 outcome.crashed.append(call)
                 continue
-            committing[i] = len(commits)
+            committing[i] = (len(commits), writes)
             replies.queue_commit(commits, store, claim, reply, writes)
             outcome.replies[i] = reply
         elif not found.is_reply:
@@ -174,7 +177,10 @@ def handle_batch(store: Store, calls: list[Incoming], now: datetime | None = Non
             outcome.replies[i] = found.reply
     results = commits.execute()
     # a commit whose claim expired meanwhile: another run of that frame answers it
-    lost = [i for i, place in committing.items() if results[place] == 0]
+    lost = [i for i, (place, _) in committing.items() if results[place] == 0]
+    for place, writes in committing.values():
+        if results[place] != 0:
+            outcome.completed_transactions.extend(writes.completed_transactions)
     for i, take_over in [*((i, True) for i in waiting), *((i, False) for i in lost)]:
         try:
             outcome.replies[i] = handle(store, calls[i], now, take_over)

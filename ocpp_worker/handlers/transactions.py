@@ -79,7 +79,7 @@ def stop_transaction(ctx: CallContext, req: call.StopTransaction) -> call_result
         samples = transactions.flatten(snake_to_camel_case(req.transaction_data), ctx.now_iso)
         transactions.add_samples(ctx.store, ctx.writes, ctx.cp_id, -1, req.transaction_id, samples)
     events.transaction_stopped(ctx, req)
-    transactions.stop(
+    stopped = transactions.stop(
         ctx.store,
         ctx.writes,
         ctx.cp_id,
@@ -92,6 +92,8 @@ def stop_transaction(ctx: CallContext, req: call.StopTransaction) -> call_result
             "stoppedAt": ctx.now_iso,
         },
     )
+    if stopped:
+        ctx.writes.completed_transactions.append(req.transaction_id)
     if req.id_tag is None:
         return call_result.StopTransaction()
     return call_result.StopTransaction(id_tag_info=idtags.id_tag_info(ctx.store, req.id_tag, ctx.now))

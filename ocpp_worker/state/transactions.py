@@ -171,6 +171,29 @@ def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]
     return True
 
 
+# -- archival (ocpp_worker.archive) ----------------------------------------------------
+
+
+def completed_unarchived(store: Store, limit: int) -> list[int]:
+    """Up to `limit` completed transactions still waiting for the archive, oldest first."""
+    k = store.keys
+    members = store.redis.zdiff([k.transactions, k.transactions_active])
+    return sorted(int(m) for m in members)[:limit]
+
+
+def retire(store: Store, tx_id: int, cp_id: str, retention_s: int) -> None:
+    """After `tx_id` is safely in the archive: leave the lists (the archive answers for it
+    from now on) and let its hash and samples expire after `retention_s`, so the API
+    still reads it from Redis meanwhile. Repeating it changes nothing."""
+    k = store.keys
+    pipe = store.redis.pipeline(transaction=True)
+    pipe.zrem(k.transactions, str(tx_id))
+    pipe.zrem(k.transactions_of(cp_id), str(tx_id))
+    pipe.expire(k.transaction(tx_id), retention_s)
+    pipe.expire(k.transaction_meter(tx_id), retention_s)
+    pipe.execute()
+
+
 def samples_of(store: Store, tx_id: int, start: int = 0, end: int = -1) -> list[dict[str, Any]]:
     return [json.loads(s) for s in store.redis.lrange(store.keys.transaction_meter(tx_id), start, end)]
 
