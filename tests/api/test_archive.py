@@ -1,0 +1,100 @@
+"""The session archive with every part real: `ocpp` chargers over WebSockets, the
+gateway, bridge and Celery workers as processes (an archiver on ``ocpp.archive``), the
+API on the same store, and SQLite (a PostgreSQL run: tests/unit/test_archive.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from api import create_app
+from ocpp_worker.state import transactions
+from tests.api.conftest import Api, eventually, ok
+from tests.support.chargers import ChargerFactory
+from tests.support.stack import private_stack
+
+pytestmark = pytest.mark.slow
+
+RETENTION_S = 3
+
+
+def _archived(log_dir: Path, tx_id: int) -> tuple[int, int]:
+    """(session rows, meter value rows) of `tx_id` in the stack's SQLite archive."""
+    with sqlite3.connect(log_dir / "archive.sqlite3", timeout=30) as sql:
+        sessions = sql.execute("SELECT count(*) FROM charging_sessions WHERE transaction_id=?", (tx_id,))
+        samples = sql.execute("SELECT count(*) FROM meter_values WHERE transaction_id=?", (tx_id,))
+        return sessions.fetchone()[0], samples.fetchone()[0]
+
+
+async def test_sessions_are_archived_and_read_the_same_once_redis_lets_go(tmp_path):
+    env = {"OCPP_REDIS_RETENTION_HOURS": str(RETENTION_S / 3600)}
+    with private_stack(tmp_path, env) as (stack, store):
+        stack.start_worker("archiver", queues="ocpp.archive")
+        api = Api(create_app(store=store, config={"API_TOKEN": None}))
+        factory = ChargerFactory(stack.ws_url)
+        try:
+            cp = await factory.connect("CP-ARCHIVE")
+            tx_id = await cp.session(connector=1, id_tag="TAG-A", samples=4)
+            # the JSON while Redis holds the session (before the archiver retires it, or after)
+            before = ok(await api.get(f"/api/v1/transactions/{tx_id}"))
+            samples_before = ok(await api.get(f"/api/v1/transactions/{tx_id}/meter-values"))
+            assert before["status"] == "completed" and samples_before["total"] >= 4
+
+            async def archived() -> bool:
+                return _archived(tmp_path, tx_id) == (1, samples_before["total"])
+
+            assert await eventually(archived, timeout=15)
+            assert await eventually(
+                lambda: asyncio.to_thread(lambda: transactions.get(store, tx_id) is None),
+                timeout=RETENTION_S + 10,
+            ), "the session should have expired from Redis"
+            assert ok(await api.get(f"/api/v1/transactions/{tx_id}")) == before
+            assert ok(await api.get(f"/api/v1/transactions/{tx_id}/meter-values")) == samples_before
+            listed = ok(await api.get("/api/v1/transactions?clientId=CP-ARCHIVE"))
+            assert listed == {"items": [before], "total": 1}
+            assert ok(await api.get("/api/v1/transactions?clientId=CP-ARCHIVE&status=active"))["total"] == 0
+            # an active session stays in Redis, and lists beside the archived one
+            active_id = await cp.start_session(2, "TAG-B")
+            page = ok(await api.get("/api/v1/transactions?clientId=CP-ARCHIVE"))
+            assert [tx["transactionId"] for tx in page["items"]] == [active_id, tx_id]
+            await asyncio.sleep(RETENTION_S + 1)
+            assert store.redis.ttl(store.keys.transaction(active_id)) == -1
+        finally:
+            await factory.close_all()
+
+
+async def test_an_archiver_killed_mid_archive_loses_nothing(tmp_path):
+    """The archiver is stopped dead while its SQL insert waits for a lock the test holds;
+    the task comes back to another archiver (late acks), which writes the session once."""
+    env = {"OCPP_TASK_VISIBILITY_TIMEOUT": "3"}
+    with private_stack(tmp_path, env) as (stack, store):
+        first = stack.start_worker("archiver1", queues="ocpp.archive")
+        factory = ChargerFactory(stack.ws_url)
+        blocker = sqlite3.connect(tmp_path / "archive.sqlite3", timeout=30, isolation_level=None)
+        try:
+            cp = await factory.connect("CP-KILLED")
+            blocker.execute("BEGIN IMMEDIATE")  # the archive's writes wait behind this
+            tx_id = await cp.session(connector=1, id_tag="TAG-K", samples=3)
+            samples = transactions.sample_count(store, tx_id)
+            deadline = time.monotonic() + 10
+            while "ocpp.archive.session" not in first.output() and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert "ocpp.archive.session" in first.output(), "the archiver never took the task"
+            await asyncio.sleep(0.5)  # inside archive(), waiting on the lock
+            first.kill()
+            blocker.execute("ROLLBACK")
+            assert _archived(tmp_path, tx_id) == (0, 0)
+            stack.start_worker("archiver2", queues="ocpp.archive")
+
+            async def archived() -> bool:
+                return _archived(tmp_path, tx_id) == (1, samples)
+
+            assert await eventually(archived, timeout=30)
+            assert transactions.completed_unarchived(store, 10) == []
+        finally:
+            blocker.close()
+            await factory.close_all()
