@@ -37,11 +37,21 @@ def test_compose_requires_its_secrets_and_closes_the_doors():
     redis = services["redis"]
     assert "--requirepass" in " ".join(redis["command"]) and "--appendonly yes" in " ".join(redis["command"])
     assert "ports" not in redis and redis["volumes"] == ["redis-data:/data"]
+    assert redis["environment"]["REDIS_APPENDFSYNC"] == "${REDIS_APPENDFSYNC:-everysec}"
+    # the archive: PostgreSQL with a password and a volume, not published; migrated first
+    postgres = services["postgres"]
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    assert "ports" not in postgres and postgres["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
+    assert app_env["DATABASE_URL"].startswith("postgresql+psycopg://ocpp:${POSTGRES_PASSWORD:?")
+    assert services["migrate"]["command"] == ["ocpp-csms", "db", "upgrade"]
+    for name in ("gateway", "bridge", "worker", "background", "beat", "api"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert "ocpp.archive" in " ".join(services["background"]["command"])
     flower = services["flower"]
     assert flower["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
     assert all(port.startswith("127.0.0.1:") for port in flower["ports"])
     example = (ROOT / ".env.example").read_text()
-    for name in ("API_TOKEN", "REDIS_PASSWORD", "FLOWER_BASIC_AUTH"):
+    for name in ("API_TOKEN", "REDIS_PASSWORD", "POSTGRES_PASSWORD", "FLOWER_BASIC_AUTH"):
         assert re.search(rf"^{name}=$", example, re.MULTILINE), name
 
 
