@@ -27,8 +27,10 @@ REASONS = {
     401: "Missing or wrong bearer token",
     404: "Unknown charge point, connector, transaction, idTag or action",
     408: "The charge point did not answer within OCPP_CALL_TIMEOUT (10 s)",
+    409: "Conflict with the resource's state (e.g. a command that is no longer queued)",
     413: "The body is larger than API_MAX_BODY_BYTES (1 MiB)",
     415: "The body is not sent as application/json",
+    429: "The charge point already has OCPP_COMMAND_MAX_QUEUED (100) queued commands",
     502: "The charge point answered with a CALLERROR: data = {errorCode, errorDescription, errorDetails}",
     503: "The charge point is known but not connected",
 }

@@ -109,7 +109,7 @@ def check_request(action: str, payload: dict[str, Any]) -> None:
         validation.validate("request", action, payload)
     except errors.OcppError as exc:
         raise InvalidPayload(exc) from None
-    if _carries_secret(action, payload):
+    if carries_secret(action, payload):
         try:
             key_hashes.check_key(payload["value"])
         except ValueError as exc:
@@ -118,7 +118,9 @@ def check_request(action: str, payload: dict[str, Any]) -> None:
             ) from None
 
 
-def _carries_secret(action: str, payload: dict[str, Any]) -> bool:
+def carries_secret(action: str, payload: dict[str, Any]) -> bool:
+    """Whether the call sends a key we never keep (ChangeConfiguration AuthorizationKey):
+    such a call is never queued as a command either (`ocpp_worker.commands`)."""
     return action == "ChangeConfiguration" and payload.get("key") in configuration.WRITE_ONLY
 
 
@@ -239,7 +241,7 @@ def _send_and_wait(
     result: AsyncResult = AsyncResult(op.id, app=app)  # type: ignore[type-arg]
     backend: Any = app.backend  # the Redis backend; its async-consumer API is untyped
     backend.add_pending_result(result)  # subscribe before the answer can exist
-    if _carries_secret(action, payload):
+    if carries_secret(action, payload):
         _stage_new_key(store, cp_id, payload["value"])
     entry_id = None
     try:
@@ -251,7 +253,7 @@ def _send_and_wait(
     finally:
         backend.remove_pending_result(result)
         result.forget()
-        if entry_id is not None and _carries_secret(action, payload):
+        if entry_id is not None and carries_secret(action, payload):
             # the outbox keeps sent entries until trimmed: a new key must not linger there
             pipe = store.redis.pipeline(transaction=False)
             pipe.xdel(store.keys.gateway_outbox(gateway), entry_id)
@@ -259,10 +261,10 @@ def _send_and_wait(
     try:
         answer = answer_of(action, cp_id, outcome)
     except CallFailed:
-        if _carries_secret(action, payload):
+        if carries_secret(action, payload):
             _withdraw_new_key(store, cp_id, payload["value"])
         raise
-    if _carries_secret(action, payload) and answer.get("status") not in ("Accepted", "RebootRequired"):
+    if carries_secret(action, payload) and answer.get("status") not in ("Accepted", "RebootRequired"):
         _withdraw_new_key(store, cp_id, payload["value"])
     after = AFTER_RESULT.get(action)
     if after is not None:

@@ -8,6 +8,7 @@ from marshmallow import Schema
 
 from api.context import send
 from api.errors import CALL_ERRORS
+from api.queueing import queueable
 from api.schemas.calls import AvailabilityBody, ResetBody, TriggerBody, UnlockBody
 from api.schemas.common import OcppPayload, StatusSchema
 from api.smorest import Blueprint
@@ -17,7 +18,8 @@ bp = Blueprint(
     "calls",
     __name__,
     url_prefix="/api/v1/chargepoints",
-    description="OCPP calls to a connected charger; each waits for its answer (OCPP_CALL_TIMEOUT)",
+    description="OCPP calls to a connected charger; each waits for its answer (OCPP_CALL_TIMEOUT), "
+    "or is queued for an offline or busy one with Prefer: respond-async (202)",
 )
 
 ACTION = {
@@ -29,6 +31,7 @@ ACTION = {
 
 
 @bp.post("/<charger:cp_id>/call/<action>", parameters=[ACTION])
+@queueable(bp)
 @bp.arguments(OcppPayload)
 @bp.response(200)
 @bp.errors(*CALL_ERRORS)
@@ -37,7 +40,8 @@ def call(body: dict[str, Any], cp_id: str, action: str) -> dict[str, Any]:
 
     The body is the OCPP request payload, checked against the action's 1.6 JSON schema
     (400 and nothing sent if it breaks it). An action a central system does not send
-    in 1.6 is a 404.
+    in 1.6 is a 404. With ``Prefer: respond-async``, a charger offline or busy gets the
+    call queued (202, docs/API.md "Queued commands").
     """
     return send(cp_id, action, body)
 
@@ -46,6 +50,7 @@ def named_call(path: str, action: str, body_schema: type[Schema], summary: str) 
     """POST /<cp_id>/<path>: `action` with a body `body_schema` checks; data = the charger's status."""
 
     @bp.post(f"/<charger:cp_id>/{path}", endpoint=path)
+    @queueable(bp)
     @bp.arguments(body_schema)
     @bp.response(200, StatusSchema)
     @bp.errors(*CALL_ERRORS)

@@ -6,6 +6,7 @@ from typing import Any
 
 from api.context import known_charger, send, store
 from api.errors import CALL_ERRORS, invalid
+from api.queueing import queueable
 from api.schemas.common import StatusSchema
 from api.schemas.configuration import (
     ConfigurationChangeBody,
@@ -75,6 +76,7 @@ def get_live(query: dict[str, Any], cp_id: str) -> dict[str, Any]:
 
 
 @bp.put("/<charger:cp_id>/configuration/live")
+@queueable(bp)
 @bp.arguments(ConfigurationChangeBody)
 @bp.response(200, StatusSchema)
 @bp.errors(*CALL_ERRORS)

@@ -260,4 +260,7 @@ class Bridge:
             log.exception("could not store %s's answer to %s", cp_id, action)
 
     def resolve(self, unique_id: str, outcome: transport.CallOutcome) -> None:
+        if answers.is_command(unique_id):  # a queued command's CALL: nobody waits on a result
+            answers.record_command(self.store, unique_id, outcome)
+            return
         self.app.backend.store_result(unique_id, outcome, states.SUCCESS)
