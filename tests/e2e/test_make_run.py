@@ -9,6 +9,7 @@ import dataclasses
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -88,6 +89,7 @@ PORTS = (
     "OCPP_GATEWAY_METRICS_PORT",
     "OCPP_BRIDGE_METRICS_PORT",
     "OCPP_WORKER_METRICS_PORT",
+    "OCPP_BACKGROUND_METRICS_PORT",
 )
 
 
@@ -127,6 +129,8 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
     env = {**os.environ, "OCPP_KEY_PREFIX": prefix, **{k: str(v) for k, v in ports.items()}}
     for name in ("API_TOKEN", "OCPP_REGISTRATION", "OCPP_TLS_CERT", "OCPP_TLS_KEY", "LOG_FORMAT"):
         env.pop(name, None)  # the quickstart's defaults: every door open, each one warned about
+    env.pop("DATABASE_URL", None)  # the embedded default: SQLite in the data directory
+    env["OCPP_DATA_DIR"] = str(tmp_path / "data")
     log_path = tmp_path / "make-run.log"
     log = open(log_path, "wb")  # noqa: SIM115
     process = subprocess.Popen(
@@ -163,6 +167,14 @@ def make_run(tmp_path: Path) -> Iterator[MakeRun]:
         delete_prefix(store, prefix)
 
 
+def _archived(path: Path) -> list[tuple[int, str, str]]:
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=5)) as sql:
+            return sql.execute("SELECT transaction_id, charger_id, status FROM charging_sessions").fetchall()
+    except sqlite3.Error:
+        return []
+
+
 @pytest.mark.timeout(120)
 def test_make_run_serves_a_charger_and_stops_cleanly(tmp_path):
     with make_run(tmp_path) as run:
@@ -191,6 +203,12 @@ def test_make_run_serves_a_charger_and_stops_cleanly(tmp_path):
         )
         assert simulator.returncode == 0, simulator.stderr
         assert "charging session done, transaction 1000" in simulator.stdout
+        # archived to the SQLite file `make run` created, with no set-up
+        archive = tmp_path / "data" / "archive.sqlite3"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _archived(archive) != [(1000, "RUN-CP1", "completed")]:
+            time.sleep(0.3)
+        assert _archived(archive) == [(1000, "RUN-CP1", "completed")], run.output()[-3000:]
         run.stops_cleanly_on(signal.SIGTERM)
         run.process.wait(15)
 
