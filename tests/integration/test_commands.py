@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -48,9 +49,12 @@ PREFER = {"Prefer": "respond-async"}
 @pytest.mark.timeout(120)
 async def test_commands_queued_offline_survive_restarts_and_are_delivered_in_order(tmp_path: Path) -> None:
     cp_id = "CP-QUEUED-" + os.urandom(3).hex()
-    with private_stack(tmp_path, {"API_TOKEN": TOKEN}, workers=()) as (stack, store):
+    env = {"API_TOKEN": TOKEN, "OCPP_COMMAND_SWEEP_S": "1"}
+    with private_stack(tmp_path, env, workers=()) as (stack, store):
         stack.start_worker("w1", queues="ocpp,ocpp.metering")
         stack.start_worker("bg1", queues="ocpp.commands")
+        # celery beat sends ocpp.commands.sweep every second to the background worker
+        beat = stack.start("beat", [sys.executable, "-m", "celery", "-A", "ocpp_worker", "beat"])
         port = free_port()
         api: ManagedProcess = start_gunicorn(stack.env, log_dir(tmp_path / "api1"), port)
         status, _, _ = http(port, "PUT", f"/api/v1/chargepoints/{cp_id}", {"securityProfile": 0})
@@ -84,6 +88,15 @@ async def test_commands_queued_offline_survive_restarts_and_are_delivered_in_ord
         )
         assert status == 202, body
         second = body["data"]
+        status, _, body = http(
+            port,
+            "POST",
+            f"/api/v1/chargepoints/{cp_id}/trigger?expiresIn=1",
+            {"requestedMessage": "Heartbeat"},
+            PREFER,
+        )
+        assert status == 202, body
+        short = body["data"]
 
         # restart everything but the gateway and the bridge between queueing and delivery
         api.stop()
@@ -96,6 +109,14 @@ async def test_commands_queued_offline_survive_restarts_and_are_delivered_in_ord
         try:
             status, _, body = http(port, "GET", f"/api/v1/commands/{first['id']}")
             assert status == 200 and body["data"]["status"] == "queued"
+            # while the charger is offline only the beat's sweep can expire a command
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                _, _, got = http(port, "GET", f"/api/v1/commands/{short['id']}")
+                if got["data"]["status"] != "queued":
+                    break
+                await asyncio.sleep(0.2)
+            assert got["data"]["status"] == "expired", (got, beat.output()[-2000:])
 
             factory = ChargerFactory(stack.ws_url)
             try:
@@ -121,6 +142,6 @@ async def test_commands_queued_offline_survive_restarts_and_are_delivered_in_ord
             assert store.redis.hget(store.keys.config(cp_id), "MeterValueSampleInterval") == "30"
             status, _, listed = http(port, "GET", f"/api/v1/chargepoints/{cp_id}/commands")
             assert status == 200
-            assert [c["id"] for c in listed["data"]["items"]] == [first["id"], second["id"]]
+            assert [c["id"] for c in listed["data"]["items"]] == [first["id"], second["id"], short["id"]]
         finally:
             api.stop()
