@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,6 +31,11 @@ os.environ.setdefault("REDIS_ADDR", "localhost:6379")
 # No GetConfiguration after a charger's first boot: the tests set stored configuration
 # right after connecting. tests/api/test_configuration_sync.py runs a stack with it on.
 os.environ.setdefault("OCPP_SYNC_CONFIG_ON_BOOT", "0")
+# This run's session archive: a SQLite file of its own (tests/support/archive.py has
+# PostgreSQL for the tests that run on both).
+ARCHIVE_DIR = tempfile.mkdtemp(prefix="ocpptest-archive-")
+atexit.register(shutil.rmtree, ARCHIVE_DIR, True)
+os.environ["DATABASE_URL"] = f"sqlite:///{ARCHIVE_DIR}/archive.sqlite3"
 
 from ocpp_worker.celery_app import app as ocpp_app  # noqa: E402
 from ocpp_worker.config import get_settings  # noqa: E402
@@ -59,7 +67,20 @@ def celery_session_app():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def celery_worker_parameters() -> dict[str, object]:
-    return {"queues": ["ocpp", "ocpp.metering"], "perform_ping_check": False, "concurrency": 1}
+    return {
+        "queues": ["ocpp", "ocpp.metering", "ocpp.archive"],
+        "perform_ping_check": False,
+        "concurrency": 1,
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def archive_schema() -> Iterator[None]:
+    """This run's archive (`ARCHIVE_DIR`), migrated to the newest schema."""
+    from ocpp_worker.archive import migrate
+
+    migrate.upgrade(get_settings())
+    yield
 
 
 @pytest.fixture(scope="session")

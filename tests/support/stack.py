@@ -195,13 +195,18 @@ def private_stack(log_dir: Path, extra_env: dict[str, str], workers: tuple[str, 
     import dataclasses
     import uuid
 
+    from ocpp_worker.archive import migrate
     from ocpp_worker.config import Settings
     from ocpp_worker.state.store import Store
     from tests.conftest import delete_prefix
 
     prefix = f"ocpptest-{uuid.uuid4().hex[:10]}:"
+    # a session archive of its own: transaction ids start at 1000 on every prefix
+    extra_env = {"DATABASE_URL": f"sqlite:///{log_dir}/archive.sqlite3", **extra_env}
     stack = Stack(prefix, log_dir, extra_env=extra_env)
-    store = Store.connect(dataclasses.replace(Settings.from_env(), key_prefix=prefix))
+    settings = Settings.from_env({**os.environ, **extra_env})
+    store = Store.connect(dataclasses.replace(settings, key_prefix=prefix))
+    migrate.upgrade(store.settings)
     try:
         stack.start_gateway()
         stack.start_bridge()
