@@ -143,3 +143,13 @@ async def test_a_charger_accepted_before_gets_its_queue_when_it_reconnects_witho
 
     assert (await eventually(answered, timeout=10))["answer"] == {"status": "Accepted"}
     assert cp.received == [("Reset", {"type": "Soft"})]
+
+
+def test_a_retried_queueing_request_with_an_idempotency_key_queues_once(api, cp_id):
+    register(api, cp_id)
+    headers = {**PREFER, "Idempotency-Key": f"queue-{cp_id}"}
+    first = queue_reset(api, cp_id, headers=headers)
+    again = queue_reset(api, cp_id, headers=headers)
+    assert envelope_of(first, 202)["data"] == envelope_of(again, 202)["data"]
+    assert again.headers["Location"] == first.headers["Location"]
+    assert ok(api.request("GET", f"/api/v1/chargepoints/{cp_id}/commands"))["total"] == 1
