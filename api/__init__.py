@@ -5,8 +5,8 @@
 Blueprints by resource live in `api.routes`, their marshmallow schemas in
 `api.schemas`; `api.smorest` sets flask-smorest (request parsing, responses, the
 OpenAPI document) to our conventions, `api.bodies` reads request bodies safely,
-`api.errors` owns the envelope and `api.auth` the bearer token; `api.pages` is the
-status page at `/`, for people.
+`api.errors` owns the envelope and `api.auth` the bearer token, `api.idempotency` the
+`Idempotency-Key` of every write; `api.pages` is the status page at `/`, for people.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from celery import Celery
 from flask import Flask
 
-from api import auth, errors, observability, pages
+from api import auth, errors, idempotency, observability, pages
 from api.context import Services
 from api.routes import blueprints, charger_id_converter
 from api.smorest import Api
@@ -49,8 +49,10 @@ def create_app(
     app.extensions["ocpp"] = Services(store=store or Store.connect(settings), celery=celery or celery_app)
     errors.register(app)
     auth.register(app)
+    idempotency.register(app)  # after auth: a 401 never touches an Idempotency-Key
     observability.register(app)  # request metrics
-    api = Api(app)
+    # Idempotency-Key on every POST/PUT/PATCH/DELETE under /api/v1, in the document too
+    api = Api(app, plugins=[idempotency.OpenApiPlugin(Api.ERROR_SCHEMA)])
     # Before the routes that use it: the API addresses exactly the ids the gateway accepts.
     converter = charger_id_converter(settings.charger_id_pattern)
     app.url_map.converters["charger"] = converter

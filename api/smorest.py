@@ -17,13 +17,14 @@ writes the OpenAPI document from both. Here it learns our ways:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
 import flask_smorest  # type: ignore[import-untyped]  # the package ships no type information
+from apispec import BasePlugin
 from flask import Response
 from marshmallow import Schema
 from werkzeug.exceptions import HTTPException
@@ -62,8 +63,10 @@ class Api(flask_smorest.Api):  # type: ignore[misc]  # an untyped base
     ERROR_SCHEMA = envelope()
     DEFAULT_ERROR_RESPONSE_NAME = None  # document the statuses a route answers, no catch-all
 
-    def __init__(self, app: flask.Flask) -> None:
-        super().__init__(app, spec_kwargs=SPEC)
+    def __init__(self, app: flask.Flask, plugins: Sequence[BasePlugin] = ()) -> None:
+        """`plugins`: apispec plugins that document what no route declares itself
+        (`api.idempotency.OpenApiPlugin`)."""
+        super().__init__(app, spec_kwargs={**SPEC, "extra_plugins": list(plugins)})
 
     def init_app(self, app: flask.Flask, **kwargs: Any) -> None:
         super().init_app(app, **kwargs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api import idempotency
 from api.context import send, store
 from api.errors import CALL_ERRORS, ApiError, found, invalid
 from api.schemas.common import is_stream_start
@@ -46,6 +47,7 @@ def _set_key(cp_id: str, key: str) -> None:
 
 
 @bp.put("/<charger:cp_id>/credentials")
+@idempotency.exempt  # the key must never be stored
 @bp.arguments(CredentialsBody)
 @bp.response(204, description="Set")
 @bp.errors(404)
@@ -59,6 +61,7 @@ def put_credentials(body: dict[str, Any], cp_id: str) -> None:
 
 
 @bp.post("/<charger:cp_id>/credentials")
+@idempotency.exempt  # the key must never be stored
 @bp.response(201, GeneratedKeySchema, description="Generated")
 @bp.errors(404)
 def generate_credentials(cp_id: str) -> Reply:
@@ -69,6 +72,7 @@ def generate_credentials(cp_id: str) -> Reply:
 
 
 @bp.post("/<charger:cp_id>/credentials/rotate")
+@idempotency.exempt  # the key must never be stored
 @bp.arguments(RotationBody)
 @bp.response(200, RotationSchema)
 @bp.errors(*CALL_ERRORS)
