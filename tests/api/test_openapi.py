@@ -69,7 +69,18 @@ def test_operations_carry_schemas_parameters_and_error_statuses(api):
         "offset",
         "clientId",
         "status",
+        "idTag",
+        "from",
+        "to",
     }
+    export = document["paths"]["/api/v1/transactions/export"]["get"]
+    assert {p["name"] for p in export["parameters"] if p["in"] == "query"} == {
+        "from",
+        "to",
+        "clientId",
+        "format",
+    }
+    assert {"text/csv", "application/x-ndjson"} <= set(export["responses"]["200"]["content"])
     status = next(p for p in listing["parameters"] if p["name"] == "status")
     assert status["schema"]["enum"] == ["active", "completed"]
     connector = document["paths"]["/api/v1/chargepoints/{cp_id}/connectors/{connector_id}"]
