@@ -154,9 +154,11 @@ class SecurityEvent(TypedDict):
     timestamp: str  # the charger's time of it
 
 
-def _publish(ctx: CallContext, event_type: str, data: Any) -> None:
+def _publish(
+    ctx: CallContext, event_type: str, data: Any, changed: tuple[str, dict[str, str]] | None = None
+) -> None:
     s = ctx.store
-    stream.queue(ctx.writes, s.keys, s.settings, event_type, ctx.cp_id, data, ctx.now)
+    stream.queue(ctx.writes, s.keys, s.settings, event_type, ctx.cp_id, data, ctx.now, changed)
 
 
 # -- the handlers' hooks (one call each) --------------------------------------------
@@ -176,24 +178,22 @@ def booted(ctx: CallContext, req: call.BootNotification, status: str) -> None:
 
 
 def status_changed(ctx: CallContext, req: call.StatusNotification) -> None:
-    """Published when the connector's status or error code differs from the stored one
-    (read before this CALL's writes are committed)."""
-    key = ctx.store.keys.connector(ctx.cp_id, req.connector_id)
-    before, before_error = ctx.store.redis.hmget(key, ["status", "errorCode"])
-    if (before, before_error) == (str(req.status), str(req.error_code)):
-        return
+    """Published when the connector's status or error code differs from the stored one,
+    compared in the commit (no read on the worker's path). Call before its writes."""
+    status, error = str(req.status), str(req.error_code)
     data: StatusChanged = {
         "connectorId": req.connector_id,
-        "status": str(req.status),
-        "errorCode": str(req.error_code),
-        "previousStatus": before,
+        "status": status,
+        "errorCode": error,
+        "previousStatus": None,  # the reader's: from the entry's `prev`
         "timestamp": timeutil.normalize(req.timestamp, ctx.now),
     }
     if req.info is not None:
         data["info"] = req.info
     if req.vendor_error_code is not None:
         data["vendorErrorCode"] = req.vendor_error_code
-    _publish(ctx, STATUS_CHANGED, data)
+    key = ctx.store.keys.connector(ctx.cp_id, req.connector_id)
+    _publish(ctx, STATUS_CHANGED, data, (key, {"status": status, "errorCode": error}))
 
 
 def transaction_started(ctx: CallContext, req: call.StartTransaction, tx_id: int, id_tag_status: str) -> None:
@@ -242,17 +242,16 @@ def transaction_stopped(ctx: CallContext, req: call.StopTransaction) -> None:
 
 
 def firmware_status_changed(ctx: CallContext, status: str, request_id: int | None, signed: bool) -> None:
-    """Published when the charger's firmware status differs from the stored one."""
-    before = ctx.store.redis.hget(ctx.store.keys.chargepoint(ctx.cp_id), "firmwareStatus")
-    if before == str(status):
-        return
+    """Published when the charger's firmware status differs from the stored one,
+    compared in the commit. Call before the writes that record it."""
     data: FirmwareStatusChanged = {
         "status": str(status),
-        "previousStatus": before,
+        "previousStatus": None,  # the reader's: from the entry's `prev`
         "requestId": request_id,
         "signed": signed,
     }
-    _publish(ctx, FIRMWARE_STATUS_CHANGED, data)
+    key = ctx.store.keys.chargepoint(ctx.cp_id)
+    _publish(ctx, FIRMWARE_STATUS_CHANGED, data, (key, {"firmwareStatus": str(status)}))
 
 
 def security_event(ctx: CallContext, req: call.SecurityEventNotification) -> None:

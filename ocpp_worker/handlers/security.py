@@ -81,6 +81,7 @@ def log_status_notification(
 def signed_firmware_status_notification(
     ctx: CallContext, req: call.SignedFirmwareStatusNotification
 ) -> call_result.SignedFirmwareStatusNotification:
+    events.firmware_status_changed(ctx, req.status, req.request_id, signed=True)
     chargepoints.record_fields(
         ctx.store,
         ctx.writes,
@@ -91,7 +92,6 @@ def signed_firmware_status_notification(
             "firmwareStatusAt": ctx.now_iso,
         },
     )
-    events.firmware_status_changed(ctx, req.status, req.request_id, signed=True)
     if req.request_id is not None:  # SignedUpdateFirmware's requestId is our job id
         jobs.record_status(
             ctx.store, ctx.writes, ctx.cp_id, "signed-firmware", req.request_id, req.status, ctx.now_iso

@@ -40,9 +40,15 @@ def queue(
     cp_id: str,
     data: Any,
     now: datetime,
+    changed: tuple[str, dict[str, str]] | None = None,
 ) -> None:
     """Queue one event on `pipe`: a `Writes`, or a redis-py pipeline (sync or asyncio;
-    the caller executes it)."""
+    the caller executes it).
+
+    `changed` = (hash key, {field: new value}): publish only if, when the writes are
+    committed, one of those fields holds another value (`Writes.xadd_if_changed`; a
+    `Writes` only). The first field's old value becomes the event's
+    ``data.previousStatus`` (null if it had none): no read before the commit."""
     fields = {
         "type": event_type,
         "time": timeutil.iso(now),
@@ -50,7 +56,10 @@ def queue(
         "data": json.dumps(data, separators=(",", ":")),
         "v": str(SCHEMA_VERSION),
     }
-    pipe.xadd(keys.events, fields, maxlen=settings.events_max, approximate=True)
+    if changed is None:
+        pipe.xadd(keys.events, fields, maxlen=settings.events_max, approximate=True)
+    else:
+        pipe.xadd_if_changed(keys.events, fields, settings.events_max, *changed)
     pipe.xtrim(keys.events, minid=min_id(settings, now), approximate=True)
 
 
@@ -73,6 +82,8 @@ def entry(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
         data = json.loads(fields.get("data", "null"))
     except ValueError:
         data = None
+    if "prev" in fields and isinstance(data, dict):  # published with `changed`
+        data["previousStatus"] = fields["prev"] or None
     return {
         "id": entry_id,
         "type": fields.get("type", ""),

@@ -51,7 +51,9 @@ return 0
 """
 
 # Apply one CALL's writes and store its reply, if the claim is still ours (1), else
-# nothing (0). The commands come from `Writes`; HDEL_IF_EQUAL is its compare-and-delete.
+# nothing (0). The commands come from `Writes`; HDEL_IF_EQUAL is its compare-and-delete,
+# XADD_IF_CHANGED its XADD when a hash's fields differ from given values (with the
+# first field's old value as the entry's `prev`).
 # (The keys are not declared: this needs a single Redis, not a cluster.)
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -59,6 +61,19 @@ for _, command in ipairs(cjson.decode(ARGV[4])) do
   if command[1] == 'HDEL_IF_EQUAL' then
     if redis.call('HGET', command[2], command[3]) == command[4] then
       redis.call('HDEL', command[2], command[3])
+    end
+  elseif command[1] == 'XADD_IF_CHANGED' then
+    local n = tonumber(command[3])
+    local previous = redis.call('HGET', command[2], command[4])
+    local changed = false
+    for i = 0, n - 1 do
+      if redis.call('HGET', command[2], command[4 + 2 * i]) ~= command[5 + 2 * i] then changed = true end
+    end
+    if changed then
+      local args = {unpack(command, 4 + 2 * n)}
+      table.insert(args, 'prev')
+      table.insert(args, previous or '')
+      redis.call('XADD', unpack(args))
     end
   else
     redis.call(unpack(command))

@@ -79,6 +79,16 @@ class Writes:
         cap = ("MAXLEN", "~" if approximate else "=", maxlen) if maxlen is not None else ()
         self._add("XADD", key, *cap, "*", *(item for pair in fields.items() for item in pair))
 
+    def xadd_if_changed(
+        self, key: str, fields: dict[str, str], maxlen: int, hash_key: str, compare: dict[str, str]
+    ) -> None:
+        """XADD, at commit time, only if a field of `hash_key` differs from `compare`'s
+        value; the entry gets the first compared field's old value as ``prev`` ("" if none).
+        Queue it before the writes that change those fields."""
+        pairs = [item for pair in compare.items() for item in pair]
+        xadd = [key, "MAXLEN", "~", maxlen, "*", *(item for pair in fields.items() for item in pair)]
+        self._add("XADD_IF_CHANGED", hash_key, len(compare), *pairs, *xadd)
+
     def xtrim(self, key: str, minid: str, approximate: bool = True) -> None:
         """Drop the entries older than `minid` (as redis-py's ``xtrim(key, minid=…)``)."""
         self._add("XTRIM", key, "MINID", "~" if approximate else "=", minid)

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from ocpp_worker import events
-from ocpp_worker.handlers import Incoming, handle
+from ocpp_worker.handlers import Incoming, handle, handle_batch
 from ocpp_worker.state import events as stream
 from ocpp_worker.state import reservations
 from ocpp_worker.state.store import Store
@@ -247,3 +247,18 @@ def test_schema_files_are_valid_json_schema(event_type):
     schema = json.loads((SCHEMAS / f"{event_type}.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["properties"]["type"]["const"] == event_type
+
+
+def test_the_change_is_judged_at_commit_also_within_one_batch(fresh):
+    """Two StatusNotifications of one connector in one task's batch: both handlers run
+    before either commits, yet the repeat publishes nothing."""
+    calls = [
+        Incoming("CP", f"b{i}", "StatusNotification", status(1, value), gateway="gw", frame_id=f"{i + 1}-0")
+        for i, value in enumerate(["Available", "Available", "Charging", "Charging"])
+    ]
+    handle_batch(fresh, calls, NOW)
+    found = published(fresh)
+    assert [(e["data"]["previousStatus"], e["data"]["status"]) for e in found] == [
+        (None, "Available"),
+        ("Available", "Charging"),
+    ]
