@@ -13,6 +13,7 @@ connections (`ocpp_worker.gateway.server`), the API the reservations it records
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from ocpp_worker.handlers.registry import CallContext
 
 SCHEMA_VERSION = stream.SCHEMA_VERSION
+MAX_EVENT_SAMPLES = 50
+MAX_EVENT_SAMPLE_CHARS = 16384
 
 CONNECTED = "chargepoint.connected"
 DISCONNECTED = "chargepoint.disconnected"
@@ -109,6 +112,7 @@ class MeterValues(TypedDict):
     connectorId: int
     transactionId: int | None
     sampledValues: list[dict[str, Any]]  # as stored: one per value, 1.6 defaults filled in
+    sampledValueCount: int  # in the MeterValues; sampledValues holds the first of them (MAX_EVENT_SAMPLES)
 
 
 class TransactionStopped(TypedDict):
@@ -214,9 +218,22 @@ def transaction_started(ctx: CallContext, req: call.StartTransaction, tx_id: int
 def meter_values(
     ctx: CallContext, connector_id: int, tx_id: int | None, samples: list[dict[str, Any]]
 ) -> None:
-    """Only with OCPP_EVENTS_METER_VALUES: they are most of the traffic."""
+    """Only with OCPP_EVENTS_METER_VALUES: they are most of the traffic. At most
+    MAX_EVENT_SAMPLES values and MAX_EVENT_SAMPLE_CHARS of them go into the event (a
+    charger's frame may hold 128 KiB of them; the stream keeps 100,000 events)."""
     if ctx.store.settings.events_meter_values and samples:
-        data: MeterValues = {"connectorId": connector_id, "transactionId": tx_id, "sampledValues": samples}
+        kept, size = [], 0
+        for sample in samples[:MAX_EVENT_SAMPLES]:
+            size += len(json.dumps(sample))
+            if size > MAX_EVENT_SAMPLE_CHARS:
+                break
+            kept.append(sample)
+        data: MeterValues = {
+            "connectorId": connector_id,
+            "transactionId": tx_id,
+            "sampledValues": kept,
+            "sampledValueCount": len(samples),
+        }
         _publish(ctx, METER_VALUES, data)
 
 

@@ -262,3 +262,23 @@ def test_the_change_is_judged_at_commit_also_within_one_batch(fresh):
         (None, "Available"),
         ("Available", "Charging"),
     ]
+
+
+def test_a_huge_meter_values_makes_a_bounded_event(fresh):
+    loud = Store(fresh.redis, dataclasses.replace(fresh.settings, events_meter_values=True))
+    values = {
+        "connectorId": 1,
+        "meterValue": [
+            {"timestamp": "2026-06-01T11:10:00Z", "sampledValue": [{"value": str(i)} for i in range(500)]}
+        ],
+    }
+    handle(loud, Incoming("CP", "many", "MeterValues", values), NOW)
+    big = {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": "2026-06-01T11:11:00Z", "sampledValue": [{"value": "9" * 3000}] * 10}],
+    }
+    handle(loud, Incoming("CP", "big", "MeterValues", big), NOW)
+    many, wide = [e["data"] for e in published(fresh)]
+    assert (len(many["sampledValues"]), many["sampledValueCount"]) == (events.MAX_EVENT_SAMPLES, 500)
+    assert [s["value"] for s in many["sampledValues"][:3]] == ["0", "1", "2"]
+    assert (len(wide["sampledValues"]), wide["sampledValueCount"]) == (5, 10)  # 16 KiB of ~3 KiB values
