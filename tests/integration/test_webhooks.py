@@ -117,3 +117,24 @@ async def test_a_receiver_answering_500_twice_gets_the_event_on_the_third_attemp
         log = await until(delivered)
         assert [(d["status"], d["attempts"], d["statusCode"]) for d in log] == [("delivered", 3, 200)]
         assert (await api.delete(f"/api/v1/webhooks/{created['id']}")).status_code == 204
+
+
+async def test_a_slow_receiver_never_slows_the_chargers(delivering, cp_id):
+    """The receiver takes 3 s per event; the charger's CALLs are answered at once all
+    the same (the deliveries run on the ocpp.webhooks worker, not the OCPP one)."""
+    stack, _, api = delivering
+    with receiver() as r:
+        r.delay_s = 3.0
+        created = ok(await api.post("/api/v1/webhooks", json={"url": r.url, "types": ["*"]}), 201)
+        factory = ChargerFactory(stack.ws_url)
+        try:
+            cp = await factory.connect(cp_id, connectors=1)
+            await until(lambda: r.received)  # a delivery is under way, held by the receiver
+            started = time.monotonic()
+            for _ in range(3):
+                await cp.start_session(1, "SLOW-TAG")
+                await cp.stop_session(1)
+            assert time.monotonic() - started < 3.0  # 24 CALLs, while one event takes 3 s
+        finally:
+            await factory.close_all()
+        assert (await api.delete(f"/api/v1/webhooks/{created['id']}")).status_code == 204

@@ -29,12 +29,14 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.statuses: list[int] = []  # answered in turn; then 200
+        self.delay_s = 0.0  # before each answer: a slow receiver
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(receiver.delay_s)
                 with receiver.lock:
                     receiver.received.append(Received(self.path, dict(self.headers), body, time.time()))
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
