@@ -237,3 +237,14 @@ def test_the_verification_snippet_in_the_docs_works():
     assert not scope["verify"]("whsec_y", header, body)
     assert not scope["verify"]("whsec_x", header, body + b" ")
     assert not scope["verify"]("whsec_x", webhooks.signature("whsec_x", int(time.time()) - 400, body), body)
+
+
+def test_the_lock_of_a_dead_run_expires_and_delivery_goes_on(hooks):
+    with receiver() as r:
+        hook = register(hooks, r.url)
+        publish(hooks, 1)
+        hooks.redis.set(hooks.keys.webhook_lock(hook), "a-killed-run", px=200)
+        assert webhooks.deliver(hooks, hook) == 0 and r.received == []
+        time.sleep(0.25)
+        assert webhooks.deliver(hooks, hook) == 1
+    assert hooks.redis.exists(hooks.keys.webhook_lock(hook)) == 0  # released after the run
