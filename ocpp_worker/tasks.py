@@ -84,20 +84,11 @@ def run_batch(task: OcppCallTask, action: str, batch: list[transport.TaskEnvelop
                 raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
             log.warning("%s: Redis unreachable (%s); trying again in %g s", action, exc, wait)
             time.sleep(wait)
-    for tx_id in outcome.completed_transactions:
-        _to_archive(tx_id)
+    if outcome.completed_transactions:
+        archive_tasks.schedule_drain(store)
     envelope_of = {envelope["entry"]: envelope for envelope, _ in calls}
     for crashed in outcome.crashed:  # retried alone, so the others' answers are not held up
         task.apply_async(args=([envelope_of[crashed.frame_id]],), countdown=0.2 * crashed.attempt)
-
-
-def _to_archive(tx_id: int) -> None:
-    """Send a completed transaction to the archive; if Redis refuses the task now, the
-    archive's sweep finds the transaction later."""
-    try:
-        archive_tasks.archive_session.apply_async((tx_id,), retry=False)
-    except Exception as exc:  # the reply went out already: never fail the CALL for this
-        log.warning("transaction %s not sent to the archive now (%s); the sweep will", tx_id, exc)
 
 
 def _make_task(action: str) -> Any:

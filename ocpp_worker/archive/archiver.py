@@ -1,13 +1,19 @@
-"""Move a completed session from Redis into the archive, exactly once.
+"""Move completed sessions from Redis into the archive, exactly once, many at a time.
 
-`archive` runs when a StopTransaction's task has committed (`ocpp.archive.session`,
-queue ``ocpp.archive``) and from the periodic `sweep` for any session that task
-missed (a worker killed between the commit and the publish, Redis away then). It is
-idempotent: the session row is inserted with ON CONFLICT DO NOTHING, in the same SQL
-transaction as its meter values and its charger, so a session is in the archive
-whole or not at all, and a second run (a redelivered task, a sweep) writes nothing.
-Only after the commit does the session leave Redis's lists (`transactions.retire`):
-a worker killed anywhere in between leaves it pending, and the next run finishes.
+A StopTransaction's commit adds its transaction to the waiting set
+(`{p}business:transactions:to-archive`) and its task sends one drain task
+(``ocpp.archive.drain``, queue ``ocpp.archive``) unless one is on its way already: under
+load one drain archives the sessions of many stops in one SQL transaction. `drain`
+takes the waiting sessions under a lease (`transactions.take_for_archive`,
+`Settings.archive_lease_s`), so two archivers never take the same ones; a failed write
+gives them back at once, and `sweep` (beat) gives back the leases of archivers that died
+and re-queues any completed session that lost its place.
+
+Writing is idempotent: session rows are inserted with ON CONFLICT DO NOTHING, in the
+same SQL transaction as their meter values and chargers, so a session is in the archive
+whole or not at all, and a second run writes nothing. Only after the commit does a
+session leave Redis's lists (`transactions.retire`): a worker killed anywhere in between
+leaves it taken under a lease, and the next run after the lease finishes it.
 """
 
 from __future__ import annotations
@@ -18,20 +24,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ocpp_worker import timeutil
 from ocpp_worker.archive import records
 from ocpp_worker.archive.models import Charger, ChargingSession, MeterValue
-from ocpp_worker.state import chargepoints, transactions
-from ocpp_worker.state.store import Store
+from ocpp_worker.state import transactions
+from ocpp_worker.state.store import Store, hashes
 
 log = logging.getLogger(__name__)
 
-# Rows per INSERT of meter values (a day-long session at one sample of ten measurands
-# a minute has 14,400).
-SAMPLE_CHUNK = 1000
-SWEEP_BATCH = 500
+DRAIN_BATCH = 200  # sessions per SQL transaction
+SAMPLE_CHUNK = 1000  # meter value rows per INSERT
 
 
 class Outcome(enum.Enum):
@@ -47,79 +50,127 @@ def retention_s(store: Store) -> int:
 
 
 def _insert(engine: Engine, model: type[Any]) -> Any:
-    """INSERT for `model` with the dialect's ON CONFLICT (both SQLite and PostgreSQL
-    have it)."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    """INSERT for `model` with the dialect's ON CONFLICT (SQLite and PostgreSQL have it)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
     statement: Insert = dialect.insert(model)
     return statement
 
 
-def archive(store: Store, engine: Engine, tx_id: int, now: datetime | None = None) -> Outcome:
-    """Archive transaction `tx_id` if it is completed, then retire it from Redis."""
+def archive_many(
+    store: Store, engine: Engine, tx_ids: list[int], now: datetime | None = None
+) -> dict[int, Outcome]:
+    """Archive the completed ones of `tx_ids` in one SQL transaction, then retire them from
+    Redis; the outcome of each."""
     now = now or timeutil.utc_now()
-    tx = transactions.get(store, tx_id)
-    if tx is None:
-        return Outcome.GONE
-    if tx.get("status") != "completed":
-        return Outcome.ACTIVE
-    cp_id = tx["clientId"]
-    charger = chargepoints.get(store, cp_id) or {}
-    samples = transactions.samples_of(store, tx_id)
-    session = records.session_row(tx, charger, len(samples), now)
-    with engine.begin() as sql:
-        charger_row = records.charger_row(cp_id, charger, now)
-        upsert = _insert(engine, Charger).values(charger_row)
-        changed = {k: v for k, v in charger_row.items() if k != "charger_id"}
-        sql.execute(upsert.on_conflict_do_update(index_elements=["charger_id"], set_=changed))
-        # RETURNING tells whether this run inserted it (rowcount is not reliable on
-        # every driver for ON CONFLICT DO NOTHING)
-        new_session = (
-            _insert(engine, ChargingSession)
-            .values(session)
-            .on_conflict_do_nothing(index_elements=["transaction_id"])
-            .returning(ChargingSession.transaction_id)
-        )
-        inserted = sql.execute(new_session).first() is not None
-        if inserted:
-            rows = records.sample_rows(tx_id, samples, session["stop_time"] or now)
-            for start in range(0, len(rows), SAMPLE_CHUNK):
-                sql.execute(_insert(engine, MeterValue), rows[start : start + SAMPLE_CHUNK])
-        if not inserted and not _same_session(sql, session):
-            log.error(
-                "transaction %s of %s: the archive holds another session with this id (two "
-                "deployments on one database?); it stays in Redis",
-                tx_id,
-                cp_id,
-            )
-            return Outcome.CONFLICT
-    transactions.retire(store, tx_id, cp_id, retention_s(store))
-    return Outcome.ARCHIVED if inserted else Outcome.ALREADY
+    outcomes: dict[int, Outcome] = {}
+    sessions: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    found = transactions.archive_reads(store, tx_ids)
+    owners = sorted({tx["clientId"] for tx, _ in found if tx.get("status") == "completed"})
+    chargers = dict(zip(owners, hashes(store, (store.keys.chargepoint(cp) for cp in owners)), strict=True))
+    for tx_id, (tx, samples) in zip(tx_ids, found, strict=True):
+        if not tx:
+            outcomes[tx_id] = Outcome.GONE
+        elif tx.get("status") != "completed":
+            outcomes[tx_id] = Outcome.ACTIVE
+        else:
+            sessions[tx_id] = (records.session_row(tx, chargers[tx["clientId"]], len(samples), now), samples)
+    if sessions:
+        with engine.begin() as sql:
+            _write_chargers(sql, engine, [records.charger_row(cp, chargers[cp], now) for cp in owners])
+            rows = [row for row, _ in sessions.values()]
+            statement = _insert(engine, ChargingSession).values(rows)
+            statement = statement.on_conflict_do_nothing(index_elements=["transaction_id"])
+            inserted = set(sql.scalars(statement.returning(ChargingSession.transaction_id)))
+            new_samples = [
+                sample
+                for tx_id in inserted
+                for sample in records.sample_rows(
+                    tx_id, sessions[tx_id][1], sessions[tx_id][0]["stop_time"] or now
+                )
+            ]
+            for start in range(0, len(new_samples), SAMPLE_CHUNK):
+                sql.execute(_insert(engine, MeterValue), new_samples[start : start + SAMPLE_CHUNK])
+            held = _held_elsewhere(sql, [sessions[tx_id][0] for tx_id in sessions if tx_id not in inserted])
+        for tx_id in sessions:
+            if tx_id in inserted:
+                outcomes[tx_id] = Outcome.ARCHIVED
+            elif tx_id in held:
+                outcomes[tx_id] = Outcome.CONFLICT
+                log.error(
+                    "transaction %s of %s: the archive holds another session with this id (two "
+                    "deployments on one database?); it stays in Redis",
+                    tx_id,
+                    sessions[tx_id][0]["charger_id"],
+                )
+            else:
+                outcomes[tx_id] = Outcome.ALREADY
+    done = [(tx_id, sessions[tx_id][0]["charger_id"]) for tx_id, o in outcomes.items() if o in _WRITTEN]
+    released = [tx_id for tx_id, o in outcomes.items() if o not in _WRITTEN]
+    transactions.retire(store, done, released, retention_s(store))
+    return outcomes
 
 
-def _same_session(sql: Connection, session: dict[str, Any]) -> bool:
-    """Whether the archived row with this transaction id is this session (a run before
-    this one wrote it), not another deployment's transaction with the same id."""
-    held = sql.execute(
-        select(ChargingSession.charger_id, ChargingSession.start_time).where(
-            ChargingSession.transaction_id == session["transaction_id"]
+_WRITTEN = (Outcome.ARCHIVED, Outcome.ALREADY)
+
+
+def archive(store: Store, engine: Engine, tx_id: int, now: datetime | None = None) -> Outcome:
+    """Archive one transaction (`archive_many` of one)."""
+    return archive_many(store, engine, [tx_id], now)[tx_id]
+
+
+def _write_chargers(sql: Connection, engine: Engine, rows: list[dict[str, Any]]) -> None:
+    """Insert or update the chargers' rows (their latest boot information)."""
+    statement = _insert(engine, Charger)
+    changed = {name: statement.excluded[name] for name in rows[0] if name != "charger_id"}
+    sql.execute(statement.on_conflict_do_update(index_elements=["charger_id"], set_=changed), rows)
+
+
+def _held_elsewhere(sql: Connection, sessions: list[dict[str, Any]]) -> set[int]:
+    """Those of `sessions` whose id the archive holds for another charger or start time
+    (another deployment's transaction), not for this session (an earlier run's write)."""
+    if not sessions:
+        return set()
+    by_id = {s["transaction_id"]: s for s in sessions}
+    rows = sql.execute(
+        select(ChargingSession.transaction_id, ChargingSession.charger_id, ChargingSession.start_time).where(
+            ChargingSession.transaction_id.in_(by_id)
         )
-    ).one_or_none()
-    if held is None:
-        return False
-    started = held.start_time
-    same_start = (
-        started is None or session["start_time"] is None or (records.utc(started) == session["start_time"])
     )
-    return bool(held.charger_id == session["charger_id"] and same_start)
+    held = set()
+    for row in rows:
+        ours = by_id[row.transaction_id]
+        started = records.utc(row.start_time) if row.start_time else None
+        same_start = started is None or ours["start_time"] is None or started == ours["start_time"]
+        if row.charger_id != ours["charger_id"] or not same_start:
+            held.add(row.transaction_id)
+    return held
 
 
-def sweep(store: Store, engine: Engine, limit: int = SWEEP_BATCH) -> dict[str, int]:
-    """Archive completed sessions still pending (oldest first, at most `limit`), and
-    count the outcomes."""
+def drain(store: Store, engine: Engine, batch: int = DRAIN_BATCH) -> dict[str, int]:
+    """Archive every waiting session, `batch` at a time; count the outcomes."""
     counts: dict[str, int] = {}
-    for tx_id in transactions.completed_unarchived(store, limit):
-        outcome = archive(store, engine, tx_id)
-        counts[outcome.value] = counts.get(outcome.value, 0) + 1
-    if counts.get(Outcome.ARCHIVED.value):
-        log.info("archive sweep: %s", counts)
+    transactions.archive_drain_started(store)
+    while tx_ids := transactions.take_for_archive(store, batch, store.settings.archive_lease_s):
+        try:
+            outcomes = archive_many(store, engine, tx_ids)
+        except Exception:
+            transactions.release_for_archive(store, tx_ids)  # the next drain takes them again
+            raise
+        for outcome in outcomes.values():
+            counts[outcome.value] = counts.get(outcome.value, 0) + 1
+        if len(tx_ids) < batch:
+            break
+    return counts
+
+
+def sweep(store: Store, engine: Engine) -> dict[str, int]:
+    """Give back the sessions of archivers that died and re-queue completed ones that lost
+    their place, then drain."""
+    requeued = transactions.requeue_for_archive(store)
+    counts = drain(store, engine)
+    if requeued or counts.get(Outcome.CONFLICT.value):
+        log.info("archive sweep: %d sessions re-queued; %s", requeued, counts)
     return counts

@@ -72,7 +72,7 @@ def _rows(engine: Engine, since: datetime | None, until: datetime | None, client
     query = query.order_by(ChargingSession.stop_time, ChargingSession.transaction_id)
     with engine.connect() as sql:
         result = sql.execution_options(stream_results=True, yield_per=FETCH_ROWS).execute(query)
-        yield from result.scalars()
+        yield from result  # rows with the columns as attributes
 
 
 def session_record(row: ChargingSession) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """The archive's Celery tasks, on their own queue (``ocpp.archive``, the Procfile's
 ``background`` worker) so that a slow database never holds up an OCPP reply.
 
-``ocpp.archive.session`` is sent by the StopTransaction task once its writes are
-committed; ``ocpp.archive.sweep`` (celery beat, every `Settings.archive_sweep_s`)
-archives whatever that missed. Both are idempotent (`archiver.archive`); acks are late
-(celeryconfig), so a worker killed mid-archive leaves the message to another.
+``ocpp.archive.drain`` is sent by a StopTransaction task once its writes are committed,
+unless a drain is on its way already; ``ocpp.archive.sweep`` (celery beat, every
+`Settings.archive_sweep_s`) gives back what dead archivers took, then drains. Both are
+idempotent (`archiver`); a worker killed mid-archive leaves its sessions under a lease
+that the sweep returns.
 Defined with `shared_task`, like `ocpp_worker.maintenance`, so that celeryconfig can
 read `beat_schedule` without importing the app it configures.
 """
@@ -12,6 +13,7 @@ read `beat_schedule` without importing the app it configures.
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 import redis
@@ -22,10 +24,12 @@ from sqlalchemy.exc import DBAPIError
 from ocpp_worker.archive import archiver
 from ocpp_worker.archive.db import engine_for
 from ocpp_worker.config import Settings
-from ocpp_worker.state import liveness
+from ocpp_worker.state import liveness, transactions
 from ocpp_worker.state.store import Store
 
-ARCHIVE_SESSION = "ocpp.archive.session"
+log = logging.getLogger(__name__)
+
+DRAIN = "ocpp.archive.drain"
 SWEEP = "ocpp.archive.sweep"
 QUEUE = "ocpp.archive"
 
@@ -52,9 +56,19 @@ def _engine() -> Engine:
     return engine_for(_store().settings)
 
 
-@shared_task(name=ARCHIVE_SESSION, ignore_result=True, **_RETRY)
-def archive_session(tx_id: int) -> str:
-    return archiver.archive(_store(), _engine(), int(tx_id)).value
+@shared_task(name=DRAIN, ignore_result=True, **_RETRY)
+def drain() -> dict[str, int]:
+    return archiver.drain(_store(), _engine())
+
+
+def schedule_drain(store: Store) -> None:
+    """Send a drain task for sessions just completed, unless one is on its way; if Redis
+    refuses it now, the sweep drains later."""
+    try:
+        if transactions.schedule_archive(store):
+            drain.apply_async(retry=False)
+    except Exception as exc:  # the replies went out already: never fail their CALLs for this
+        log.warning("no archive drain sent now (%s); the sweep will drain", exc)
 
 
 @shared_task(name=SWEEP, ignore_result=True, **_RETRY)

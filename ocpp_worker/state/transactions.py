@@ -7,6 +7,7 @@ hands out unique, strictly increasing ids; the first on an empty store is 1000.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from ocpp_worker import timeutil
@@ -163,6 +164,7 @@ def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]
         mapping=strings({**fields, "status": "completed", "energyWh": energy}),
     )
     w.zrem(k.transactions_active, str(tx_id))
+    w.zadd(k.transactions_to_archive, {str(tx_id): tx_id})
     if id_tag:
         w.srem(k.idtag_transactions(id_tag), tx_id)
     # Clear the connector's current transaction only if it is still this one: a newer
@@ -173,25 +175,107 @@ def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]
 
 # -- archival (ocpp_worker.archive) ----------------------------------------------------
 
+# Take up to ARGV[1] transactions waiting for the archive, oldest first, under a lease
+# that ends at ARGV[2] (ms): another archiver does not take them meanwhile.
+_TAKE = """
+local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], ARGV[2], id)
+end
+return ids
+"""
 
-def completed_unarchived(store: Store, limit: int) -> list[int]:
-    """Up to `limit` completed transactions still waiting for the archive, oldest first."""
+# Leases that ended (the archiver died) go back to the waiting transactions.
+_EXPIRED_LEASES = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], id, id)
+end
+return #ids
+"""
+
+
+def take_for_archive(store: Store, limit: int, lease_s: float) -> list[int]:
+    """Up to `limit` completed transactions for this archiver, oldest first."""
     k = store.keys
-    members = store.redis.zdiff([k.transactions, k.transactions_active])
-    return sorted(int(m) for m in members)[:limit]
+    deadline_ms = round((time.time() + lease_s) * 1000)
+    ids = store.redis.eval(_TAKE, 2, k.transactions_to_archive, k.transactions_archiving, limit, deadline_ms)
+    return [int(i) for i in ids]
 
 
-def retire(store: Store, tx_id: int, cp_id: str, retention_s: int) -> None:
-    """After `tx_id` is safely in the archive: leave the lists (the archive answers for it
-    from now on) and let its hash and samples expire after `retention_s`, so the API
-    still reads it from Redis meanwhile. Repeating it changes nothing."""
+def requeue_for_archive(store: Store) -> int:
+    """Put back what archivers took and never finished (their lease ended), and every
+    completed transaction still listed that is neither waiting nor taken (lost before
+    the waiting set existed, say); how many went back."""
+    k = store.keys
+    back = int(
+        store.redis.eval(_EXPIRED_LEASES, 2, k.transactions_to_archive, k.transactions_archiving, _ms())
+    )
+    completed = store.redis.zdiff([k.transactions, k.transactions_active, k.transactions_archiving])
+    if completed:
+        back += int(store.redis.zadd(k.transactions_to_archive, {m: int(m) for m in completed}, nx=True))
+    return back
+
+
+def release_for_archive(store: Store, tx_ids: list[int]) -> None:
+    """Give back transactions an archiver took and could not write (a database error)."""
     k = store.keys
     pipe = store.redis.pipeline(transaction=True)
-    pipe.zrem(k.transactions, str(tx_id))
-    pipe.zrem(k.transactions_of(cp_id), str(tx_id))
-    pipe.expire(k.transaction(tx_id), retention_s)
-    pipe.expire(k.transaction_meter(tx_id), retention_s)
+    pipe.zrem(k.transactions_archiving, *(str(i) for i in tx_ids))
+    pipe.zadd(k.transactions_to_archive, {str(i): i for i in tx_ids})
     pipe.execute()
+
+
+def waiting_for_archive(store: Store) -> list[int]:
+    """Completed transactions not archived yet (waiting, or taken by an archiver)."""
+    k = store.keys
+    return sorted(int(m) for m in store.redis.zunion([k.transactions_to_archive, k.transactions_archiving]))
+
+
+def schedule_archive(store: Store) -> bool:
+    """Whether the caller should send a drain task: no other one is on its way."""
+    return bool(store.redis.set(store.keys.archive_scheduled, "1", nx=True, px=10_000))
+
+
+def archive_drain_started(store: Store) -> None:
+    """A drain task runs: a stop from now on schedules the next one."""
+    store.redis.delete(store.keys.archive_scheduled)
+
+
+def retire(store: Store, done: list[tuple[int, str]], released: list[int], retention_s: int) -> None:
+    """After the sessions `done` ((id, charger)) are safely in the archive: they leave the
+    lists (the archive answers for them now) and their hash and samples expire after
+    `retention_s`, so the API still reads them from Redis meanwhile. `released`: taken
+    but not archived (gone, or refused): only their lease ends. Repeating it changes
+    nothing."""
+    k = store.keys
+    pipe = store.redis.pipeline(transaction=True)
+    for tx_id, cp_id in done:
+        pipe.zrem(k.transactions, str(tx_id))
+        pipe.zrem(k.transactions_of(cp_id), str(tx_id))
+        pipe.expire(k.transaction(tx_id), retention_s)
+        pipe.expire(k.transaction_meter(tx_id), retention_s)
+    finished = [str(tx_id) for tx_id, _ in done] + [str(tx_id) for tx_id in released]
+    if finished:
+        pipe.zrem(k.transactions_archiving, *finished)
+        pipe.zrem(k.transactions_to_archive, *finished)
+    pipe.execute()
+
+
+def _ms() -> int:
+    return round(time.time() * 1000)
+
+
+def archive_reads(store: Store, tx_ids: list[int]) -> list[tuple[dict[str, str], list[dict[str, Any]]]]:
+    """Each transaction's hash and samples, in one round trip."""
+    pipe = store.redis.pipeline(transaction=False)
+    for tx_id in tx_ids:
+        pipe.hgetall(store.keys.transaction(tx_id))
+        pipe.lrange(store.keys.transaction_meter(tx_id), 0, -1)
+    found = pipe.execute()
+    return [(found[i], [json.loads(s) for s in found[i + 1]]) for i in range(0, len(found), 2)]
 
 
 def samples_of(store: Store, tx_id: int, start: int = 0, end: int = -1) -> list[dict[str, Any]]:

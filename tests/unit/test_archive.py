@@ -89,17 +89,22 @@ def test_migrations_create_exactly_the_models(engine):
 def test_a_session_is_archived_once_with_every_sample(fresh, engine):
     tx_id = _session(fresh, "CP-A", samples=4)
     before = history.get(fresh, engine, tx_id)
-    assert archiver.archive(fresh, engine, tx_id) is archiver.Outcome.ARCHIVED
+    assert transactions.waiting_for_archive(fresh) == [tx_id]  # in the StopTransaction's commit
+    assert archiver.drain(fresh, engine) == {"archived": 1}
     assert _rows(engine, ChargingSession, tx_id) == 1
     assert _rows(engine, MeterValue, tx_id) == 8
+    assert transactions.waiting_for_archive(fresh) == []
     # a redelivered task, a second sweep: nothing written twice
     assert archiver.archive(fresh, engine, tx_id) is archiver.Outcome.ALREADY
-    # a worker killed after the SQL commit, before Redis let go of it: the next run finishes
+    assert archiver.drain(fresh, engine) == {}
+    # an archiver killed after the SQL commit, before Redis let go of it: its lease ends,
+    # the sweep gives the session back, and the next run only retires it
     fresh.redis.zadd(fresh.keys.transactions, {str(tx_id): tx_id})
-    assert transactions.completed_unarchived(fresh, 10) == [tx_id]
+    fresh.redis.zadd(fresh.keys.transactions_archiving, {str(tx_id): 1})  # a lease long over
     assert archiver.sweep(fresh, engine) == {"already": 1}
     assert _rows(engine, ChargingSession, tx_id) == 1 and _rows(engine, MeterValue, tx_id) == 8
-    assert transactions.completed_unarchived(fresh, 10) == []
+    assert transactions.waiting_for_archive(fresh) == []
+    assert fresh.redis.zscore(fresh.keys.transactions, str(tx_id)) is None
     ttl = fresh.redis.ttl(fresh.keys.transaction(tx_id))
     assert 23 * 3600 < ttl <= 24 * 3600
     assert fresh.redis.ttl(fresh.keys.transaction_meter(tx_id)) == pytest.approx(ttl, abs=2)
@@ -114,10 +119,28 @@ def test_a_session_is_archived_once_with_every_sample(fresh, engine):
     assert before["energyWh"] == "500"
 
 
+def test_a_live_lease_is_not_taken_and_a_lost_session_is_found_again(fresh, engine):
+    taken, lost = _session(fresh, "CP-L"), _session(fresh, "CP-L")
+    assert transactions.take_for_archive(fresh, 1, 60) == [taken]  # another archiver's, for 60 s
+    fresh.redis.zrem(fresh.keys.transactions_to_archive, str(lost))  # lost its place somehow
+    assert archiver.sweep(fresh, engine) == {"archived": 1}  # the lost one; the taken one waits
+    assert _rows(engine, ChargingSession, lost) == 1 and _rows(engine, ChargingSession, taken) == 0
+    transactions.release_for_archive(fresh, [taken])  # that archiver's write failed
+    assert archiver.drain(fresh, engine) == {"archived": 1}
+    assert transactions.waiting_for_archive(fresh) == []
+
+
+def test_many_sessions_in_one_drain(fresh, engine):
+    ids = [_session(fresh, f"CP-M{i % 3}", samples=2) for i in range(7)]
+    assert archiver.drain(fresh, engine, batch=3) == {"archived": 7}
+    assert [_rows(engine, MeterValue, tx_id) for tx_id in ids] == [4] * 7
+
+
 def test_an_active_session_is_not_archived_and_never_expires(fresh, engine):
     tx_id = _session(fresh, "CP-B", stop=False)
     assert archiver.archive(fresh, engine, tx_id) is archiver.Outcome.ACTIVE
     assert archiver.sweep(fresh, engine) == {}
+    assert transactions.waiting_for_archive(fresh) == []
     assert fresh.redis.ttl(fresh.keys.transaction(tx_id)) == -1
     assert _rows(engine, ChargingSession, tx_id) == 0
 
@@ -145,12 +168,10 @@ def _typed(tx: dict) -> dict:
 
 def test_lists_span_redis_and_the_archive_with_filters(fresh, engine):
     archived = [_session(fresh, "CP-D", id_tag=f"T{i}", samples=1) for i in range(3)]
-    for tx_id in archived:
-        archiver.archive(fresh, engine, tx_id)
+    other = _session(fresh, "CP-E", samples=1)
+    archiver.drain(fresh, engine)
     pending = _session(fresh, "CP-D", id_tag="T0", samples=1)  # completed, not archived yet
     active = _session(fresh, "CP-D", id_tag="T9", samples=1, stop=False)
-    other = _session(fresh, "CP-E", samples=1)
-    archiver.archive(fresh, engine, other)
 
     def ids(offset=0, limit=10, **kw):
         items, total = history.list_page(fresh, engine, history.Filters(**kw), offset, limit)
@@ -183,8 +204,8 @@ def test_another_deployments_session_under_the_same_id_is_not_taken_for_ours(fre
     try:
         same_id = _session(other, "CP-G")
         assert same_id == tx_id  # ids start at 1000 on every prefix
-        assert archiver.archive(other, engine, same_id) is archiver.Outcome.CONFLICT
-        assert transactions.completed_unarchived(other, 10) == [same_id]
+        assert archiver.drain(other, engine) == {"conflict": 1}
+        assert fresh.redis.zscore(other.keys.transactions, str(same_id)) == same_id  # still listed
     finally:
         for key in other.redis.scan_iter(match=f"{other.settings.key_prefix}*"):
             other.redis.delete(key)
@@ -204,7 +225,7 @@ def test_redis_memory_stays_flat_once_sessions_are_archived(fresh, engine):
     for _wave in range(3):
         for i in range(20):
             _session(store, f"CP-W{i}", samples=10)
-        assert archiver.sweep(store, engine) == {"archived": 20}
+        assert archiver.drain(store, engine) == {"archived": 20}
         sizes.append(footprint())
     with engine.connect() as sql:
         assert sql.scalar(select(func.count()).select_from(ChargingSession)) == 60
