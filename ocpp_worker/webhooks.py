@@ -21,7 +21,7 @@ write sends that event again (same ``X-OCPP-Event-Id``) once the lock expires.
 
 The HTTP client is requests (already installed with the worker's dependencies, and
 the most used Python client; its streaming body read lets us stop at a few KiB):
-connect 5 s, read 10 s, no redirects, no body beyond `RESPONSE_KEPT` bytes read.
+connect 5 s, 10 s in all, no redirects, no body beyond `RESPONSE_KEPT` bytes read.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 
 import requests
 from celery import shared_task
+from urllib3.util import Timeout
 
 from ocpp_worker import timeutil
 from ocpp_worker.config import Settings
@@ -66,6 +67,7 @@ ALL_TYPES = "*"
 MAX_URL_CHARS = 2048
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 10.0
+TOTAL_TIMEOUT_S = 10.0  # connect, send, the answer's headers and what we read of its body
 RESPONSE_KEPT = 4096  # bytes of an answer read (and dropped): never more
 ERROR_CHARS = 300  # of an error's text kept in the delivery log
 RUN_BUDGET_S = 8.0  # a run starts no send after this long (under the broker's visibility timeout)
@@ -197,16 +199,20 @@ def post(url: str, secret: str, event: dict[str, Any], allow_private: bool, now:
         EVENT_ID_HEADER: str(event["id"]),
         EVENT_TYPE_HEADER: str(event["type"]),
     }
+    started = time.monotonic()
+    # urllib3's Timeout (requests passes it on as it is) bounds connect + send + headers
+    # by `total`; `_drain` bounds the body read by the same deadline
+    timeout = Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S, total=TOTAL_TIMEOUT_S)
     try:
         with requests.post(
             url,
             data=body,
             headers=headers,
-            timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+            timeout=timeout,  # type: ignore[arg-type]
             allow_redirects=False,
             stream=True,
         ) as response:
-            _drain(response)
+            _drain(response, started + TOTAL_TIMEOUT_S)
             if 200 <= response.status_code < 300:
                 return Outcome(True, response.status_code, None)
             return Outcome(False, response.status_code, f"HTTP {response.status_code}")
@@ -214,9 +220,8 @@ def post(url: str, secret: str, event: dict[str, Any], allow_private: bool, now:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
 
 
-def _drain(response: requests.Response) -> None:
-    """Read at most RESPONSE_KEPT bytes of the answer, within READ_TIMEOUT_S in all."""
-    deadline = time.monotonic() + READ_TIMEOUT_S
+def _drain(response: requests.Response, deadline: float) -> None:
+    """Read at most RESPONSE_KEPT bytes of the answer, until `deadline` (monotonic)."""
     read = 0
     for chunk in response.iter_content(1024):
         read += len(chunk)

@@ -248,3 +248,17 @@ def test_the_lock_of_a_dead_run_expires_and_delivery_goes_on(hooks):
         time.sleep(0.25)
         assert webhooks.deliver(hooks, hook) == 1
     assert hooks.redis.exists(hooks.keys.webhook_lock(hook)) == 0  # released after the run
+
+
+def test_a_receiver_slower_than_the_total_timeout_is_a_failed_attempt(hooks, monkeypatch):
+    monkeypatch.setattr(webhooks, "TOTAL_TIMEOUT_S", 0.3)  # 10 s in production
+    with receiver() as r:
+        r.delay_s = 1.0
+        hook = register(hooks, r.url)
+        publish(hooks, 1)
+        started = time.monotonic()
+        assert webhooks.deliver(hooks, hook) == 0
+        assert time.monotonic() - started < 0.9
+    [entry] = state.deliveries(hooks, hook, 1)
+    assert (entry["status"], entry["statusCode"]) == ("retrying", None)
+    assert "Timeout" in entry["lastError"]
