@@ -24,7 +24,7 @@ from ocpp_worker.state.store import Store
 
 MAX_WEBHOOKS = 100
 DELIVERIES_KEPT = 100
-LOCK_MS = 30_000  # longer than one send can take (connect 5 s + read 10 s + body 10 s), renewed per event
+LOCK_MS = 30_000  # longer than one send can take (10 s, webhooks.TOTAL_TIMEOUT_S); renewed per event
 QUEUED_S = 60  # a queued delivery task that never ran (its worker died) frees the webhook after this
 
 # HSET the fields (ARGV pairs) only if the webhook still exists; with a log entry
