@@ -17,6 +17,9 @@ Scenarios (--full runs all but `workers`, which load1000 includes):
                      offered, as websockets clients do): RSS per connection, then
                      heartbeats at 0.009/s per charger
   connections-plain  the same without compression
+  soak               100 chargers in sessions back to back for 4 windows (--soak-window,
+                     60 s) with a 10 s Redis retention: Redis memory and archived sessions
+                     at each window's end (with --compare-rev: a revision without the archive)
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--scenario",
         nargs="+",
-        choices=["closed100", "load1000", "workers", "storm", "connections", "connections-plain"],
+        choices=["closed100", "load1000", "workers", "storm", "connections", "connections-plain", "soak"],
         help="run only these",
     )
     p.add_argument("--runs", type=int, default=3, help="runs per system, alternating (default 3)")
@@ -111,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
         help="offered CALLs/s of load1000's open-loop phases",
     )
     p.add_argument("--storm-chargers", type=int, default=5000)
+    p.add_argument("--soak-window", type=float, default=60.0, help="seconds of each soak window")
     p.add_argument("--connections", type=int, default=20_000, help="chargers of the connections scenario")
     p.add_argument("--connections-runs", type=int, default=1, help="runs of the connections scenario")
     p.add_argument("--connections-baseline", action="store_true", help="also hold them on the baseline")

@@ -70,6 +70,7 @@ class Scenario:
     connect_only: bool = False  # known chargers reconnect without booting; RSS per connection
     deflate: bool | None = None  # permessage-deflate offered by the chargers (None: the CLI's choice)
     runs: int | None = None  # overrides --runs
+    env: dict[str, str] = field(default_factory=dict)  # for the project's processes
 
 
 def build(args: Any) -> list[Scenario]:
@@ -116,6 +117,14 @@ def _build(args: Any) -> list[Scenario]:
                     name, args.chargers or 1000, [PROJECT, PROJECT_2_WORKERS], [Phase("closed", None, w, d)]
                 )
             )
+        elif name == "soak":
+            # sessions back to back (the full mix: 11 CALLs and 12 samples a session) in
+            # windows of --soak-window seconds, with a 10 s retention: Redis's memory at the
+            # end of each window stays flat when completed sessions leave it for the archive,
+            # and grows with a revision that keeps them (--compare-rev)
+            windows = [Phase(f"soak{i + 1}", None, w if i == 0 else 0.0, args.soak_window) for i in range(4)]
+            retention = {"OCPP_REDIS_RETENTION_HOURS": str(10 / 3600)}
+            out.append(Scenario(name, args.chargers or 100, [PROJECT], windows, env=retention))
         elif name == "storm":
             out.append(Scenario(name, args.storm_chargers, [PROJECT, BASELINE], storm=True))
         elif name in ("connections", "connections-plain"):
@@ -194,19 +203,25 @@ class Runner:
             self.exported[rev] = export_revision(rev, self.out_dir)
         return self.exported[rev]
 
-    def start(self, spec: SystemSpec, log_dir: Path) -> System:
+    def start(self, spec: SystemSpec, log_dir: Path, env: dict[str, str] | None = None) -> System:
         if spec.kind == "baseline":
             return Baseline(self.redis, log_dir, label=spec.label)
         source, _ = self.source(spec)
         return Project(
-            self.redis, log_dir, flower=spec.flower, workers=spec.workers, label=spec.label, source=source
+            self.redis,
+            log_dir,
+            flower=spec.flower,
+            workers=spec.workers,
+            label=spec.label,
+            source=source,
+            extra_env=env,
         )
 
     def session(self, sc: Scenario, spec: SystemSpec, run: int) -> None:
         log_dir = self.log_root / f"{sc.name}-{spec.label}-{run}"
         log_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
-        system = self.start(spec, log_dir)
+        system = self.start(spec, log_dir, sc.env)
         meter = Meter(system.components(), self.redis)
         lg: LoadGenerator | None = None
         deflate = (not self.args.no_deflate) if sc.deflate is None else sc.deflate
@@ -295,7 +310,17 @@ class Runner:
                 if phase.only and spec.label not in phase.only:
                     continue
                 meter.reset_peaks()
-                self.emit(self.phase(base, lg, meter, phase))
+                record = self.phase(base, lg, meter, phase)
+                if isinstance(system, Project) and phase.label.startswith("soak"):
+                    record["redis_used_memory_mb"] = self.redis.client.info("memory")["used_memory"] / 2**20
+                    families = system.memory_by_family()
+                    sessions = [v for k, v in families.items() if k.startswith("business:transaction")]
+                    record["session_keys"] = sum(n for n, _ in sessions)
+                    record["session_memory_mb"] = sum(b for _, b in sessions) / 2**20
+                    biggest = sorted(families.items(), key=lambda kv: -kv[1][1])[:8]
+                    record["memory_by_family_mb"] = {k: (n, round(b / 2**20, 2)) for k, (n, b) in biggest}
+                    record["archived_sessions"] = system.archived_sessions()
+                self.emit(record)
                 time.sleep(self.args.pause)
         finally:
             if lg is not None:
@@ -410,6 +435,12 @@ def one_line(r: dict[str, Any]) -> str:
     lat = r.get("latency_ms", {})
     cpu = r.get("cpu_total_us_per_msg") or 0
     carried = f" carried {r['carried_ratio']:.3f}" if r.get("carried_ratio") else ""
+    if r.get("redis_used_memory_mb") is not None and str(r.get("phase", "")).startswith("soak"):
+        archived = r.get("archived_sessions")
+        carried += (
+            f" Redis {r['redis_used_memory_mb']:.1f} MB (sessions {r['session_memory_mb']:.1f} MB in "
+            f"{r['session_keys']} keys), archived {archived if archived is not None else '-'}"
+        )
     return (
         f"{head} {r['throughput_per_s']:7.0f}/s{carried} p50 {lat.get('p50', 0):6.1f} "
         f"p99 {lat.get('p99', 0):7.1f} max {lat.get('max', 0):7.1f} ms  server {cpu:5.0f} µs/msg  "
