@@ -6,7 +6,8 @@ Celery's own keys live under ``<OCPP_KEY_PREFIX>celery:`` like everything else o
 
 from ocpp.v16.enums import Action
 
-from ocpp_worker import maintenance
+from ocpp_worker import commands, maintenance, webhooks
+from ocpp_worker.archive import tasks as archive_tasks
 from ocpp_worker.config import get_settings
 from ocpp_worker.state.keys import Keys
 from ocpp_worker.transport import task_name
@@ -97,12 +98,30 @@ task_default_queue = "ocpp"
 # queue so they can get their own worker pool (`celery worker -Q ocpp.metering`).
 task_routes = {
     task_name(Action.meter_values): {"queue": "ocpp.metering"},
+    # the session archive (ocpp_worker/archive): SQL, never on an OCPP worker
+    "ocpp.archive.*": {"queue": archive_tasks.QUEUE},
+    # queued commands' sweep (ocpp_worker/commands.py): the background worker's queue
+    "ocpp.commands.*": {"queue": commands.QUEUE},
+    # webhook delivery (ocpp_worker/webhooks.py): HTTP to outside, never on an OCPP worker
+    "ocpp.webhooks.*": {"queue": webhooks.QUEUE},
 }
 
-imports = ["ocpp_worker.tasks", "ocpp_worker.maintenance", *_settings.extra_imports]
+imports = [
+    "ocpp_worker.tasks",
+    "ocpp_worker.maintenance",
+    "ocpp_worker.archive.tasks",
+    "ocpp_worker.commands",
+    "ocpp_worker.webhooks",
+    *_settings.extra_imports,
+]
 
 # Celery beat (Procfile `beat`): the liveness checks (ocpp_worker/maintenance.py). Kept
 # in memory, not in a schedule file: the periods are short, and nothing needs a place
 # to write. Each task runs once per period however many beats send it.
-beat_schedule = maintenance.beat_schedule(_settings)
+beat_schedule = {
+    **maintenance.beat_schedule(_settings),
+    **archive_tasks.beat_schedule(_settings),
+    **commands.beat_schedule(_settings),
+    **webhooks.beat_schedule(_settings),
+}
 beat_scheduler = "celery.beat:Scheduler"

@@ -10,9 +10,12 @@ from typing import Any
 
 from celery import Celery
 from flask import current_app
+from sqlalchemy import Engine
 
+from api import queueing
 from api.errors import found
 from ocpp_worker import calls
+from ocpp_worker.archive.db import engine_for
 from ocpp_worker.protocol import errors
 from ocpp_worker.state import chargepoints
 from ocpp_worker.state.store import Store
@@ -36,6 +39,11 @@ def services() -> Services:
 
 def store() -> Store:
     return services().store
+
+
+def archive() -> Engine:
+    """The session archive's database (`ocpp_worker.archive`) of this app's settings."""
+    return engine_for(store().settings)
 
 
 def known_charger(cp_id: str) -> dict[str, str]:
@@ -76,4 +84,6 @@ def send(cp_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """One CSMS-initiated call; its failures become HTTP statuses in `api.errors`."""
     _check_numbers(payload)
     s = services()
+    if queueing.prefers_async():  # Prefer: respond-async on a queueable route
+        queueing.queue_if_waiting(s.store, cp_id, action, payload)  # raises CommandQueued (202)
     return calls.call(s.store, s.celery, cp_id, action, payload)

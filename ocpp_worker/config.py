@@ -27,6 +27,15 @@ def _address(value: str) -> str:
     return f"{host}:{parts.port or 6379}"
 
 
+def _above_zero(name: str, value: str, kind: type[int] | type[float] = float) -> float:
+    """A setting that must be a finite number above 0 (a stream capped at -1 entries
+    would make every write that publishes an event fail)."""
+    number = kind(value)
+    if not 0 < number < float("inf"):
+        raise ValueError(f"{name} must be above 0, not {value!r}")
+    return number
+
+
 REGISTRATION_POLICIES = ("open", "closed")
 
 
@@ -95,6 +104,19 @@ class Settings:
     # frames younger than this many days; either 0 turns it off.
     message_log_max: int = 1000
     message_log_days: float = 7.0
+    # Domain events (docs/EVENTS.md): the {p}events stream keeps about this many events,
+    # none older than this many hours; MeterValues become events only if asked for.
+    events_max: int = 100_000
+    events_hours: float = 48.0
+    events_meter_values: bool = False
+    # Webhooks (docs/EVENTS.md): may a webhook's URL reach private, loopback and
+    # link-local addresses (an internal receiver; off: only public addresses); the first
+    # retry waits this long, each next one twice as long up to the cap, and an event
+    # not delivered this long after its first attempt is marked failed and skipped.
+    webhooks_allow_private: bool = False
+    webhook_backoff_s: float = 10.0
+    webhook_backoff_max_s: float = 3600.0
+    webhook_retry_hours: float = 24.0
     # Liveness (celery beat, ocpp_worker/maintenance.py): a charger silent for this many
     # HeartbeatIntervals is stale; the checks run this often.
     stale_factor: float = 2.0
@@ -106,6 +128,27 @@ class Settings:
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
     metrics_public: bool = False
+    # Idempotency-Key (api/idempotency.py): how long a key's first answer is kept.
+    idempotency_hours: float = 24.0
+    # The session archive (ocpp_worker/archive, docs/ARCHITECTURE.md "Archive"): a SQL
+    # database (SQLAlchemy URL); unset: SQLite in `data_dir`/archive.sqlite3. A completed
+    # session's Redis records expire this many hours after it is archived; the sweep
+    # archives any session the stop's task missed, this often.
+    database_url: str | None = None
+    data_dir: str = "data"
+    redis_retention_hours: float = 24.0
+    archive_sweep_s: float = 60.0
+    archive_lease_s: float = 120.0  # an archiver's hold on the sessions it took; then the sweep's
+    # Who we are in the OCPI CDRs of the export (`format=ocpi-cdr`), and their currency.
+    ocpi_country_code: str = "ZZ"
+    ocpi_party_id: str = "CSM"
+    ocpi_currency: str = "EUR"
+    # Commands (docs/API.md "Queued commands"): a call queued for an offline charger
+    # expires after this many hours unless the request says otherwise; at most this many
+    # wait per charger; the sweep (expiry, unanswered, delivery) runs this often.
+    command_ttl_hours: float = 24.0
+    command_max_queued: int = 100
+    command_sweep_s: float = 10.0
 
     @property
     def redis_url(self) -> str:
@@ -154,6 +197,17 @@ class Settings:
             max_attempts=int(get("OCPP_MAX_ATTEMPTS") or 3),
             message_log_max=int(get("OCPP_MESSAGE_LOG_MAX") or 1000),
             message_log_days=float(get("OCPP_MESSAGE_LOG_DAYS") or 7),
+            events_max=int(_above_zero("OCPP_EVENTS_MAX", get("OCPP_EVENTS_MAX") or "100000", int)),
+            events_hours=_above_zero("OCPP_EVENTS_HOURS", get("OCPP_EVENTS_HOURS") or "48"),
+            events_meter_values=_flag(get("OCPP_EVENTS_METER_VALUES")),
+            webhooks_allow_private=_flag(get("OCPP_WEBHOOKS_ALLOW_PRIVATE")),
+            webhook_backoff_s=_above_zero("OCPP_WEBHOOK_BACKOFF_S", get("OCPP_WEBHOOK_BACKOFF_S") or "10"),
+            webhook_backoff_max_s=_above_zero(
+                "OCPP_WEBHOOK_BACKOFF_MAX_S", get("OCPP_WEBHOOK_BACKOFF_MAX_S") or "3600"
+            ),
+            webhook_retry_hours=_above_zero(
+                "OCPP_WEBHOOK_RETRY_HOURS", get("OCPP_WEBHOOK_RETRY_HOURS") or "24"
+            ),
             stale_factor=float(get("OCPP_STALE_FACTOR") or 2),
             liveness_interval_s=float(get("OCPP_LIVENESS_INTERVAL_S") or 30),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
@@ -161,6 +215,20 @@ class Settings:
             metrics_port=int(get("OCPP_METRICS_PORT") or 0),
             metrics_host=get("OCPP_METRICS_HOST") or "127.0.0.1",
             metrics_public=_flag(get("OCPP_METRICS_PUBLIC")),
+            idempotency_hours=_above_zero("OCPP_IDEMPOTENCY_HOURS", get("OCPP_IDEMPOTENCY_HOURS") or "24"),
+            database_url=get("DATABASE_URL") or None,
+            data_dir=get("OCPP_DATA_DIR") or "data",
+            redis_retention_hours=float(get("OCPP_REDIS_RETENTION_HOURS") or 24),
+            archive_sweep_s=_above_zero("OCPP_ARCHIVE_SWEEP_S", get("OCPP_ARCHIVE_SWEEP_S") or "60"),
+            archive_lease_s=_above_zero("OCPP_ARCHIVE_LEASE_S", get("OCPP_ARCHIVE_LEASE_S") or "120"),
+            ocpi_country_code=(get("OCPI_COUNTRY_CODE") or "ZZ").upper(),
+            ocpi_party_id=(get("OCPI_PARTY_ID") or "CSM").upper(),
+            ocpi_currency=(get("OCPI_CURRENCY") or "EUR").upper(),
+            command_ttl_hours=_above_zero("OCPP_COMMAND_TTL_HOURS", get("OCPP_COMMAND_TTL_HOURS") or "24"),
+            command_max_queued=int(
+                _above_zero("OCPP_COMMAND_MAX_QUEUED", get("OCPP_COMMAND_MAX_QUEUED") or "100")
+            ),
+            command_sweep_s=_above_zero("OCPP_COMMAND_SWEEP_S", get("OCPP_COMMAND_SWEEP_S") or "10"),
         )
 
 

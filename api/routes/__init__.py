@@ -38,8 +38,10 @@ def blueprints() -> list[Blueprint]:
         chargepoints,
         charging_profiles,
         clients,
+        commands,
         configuration,
         dead_letters,
+        events,
         health,
         idtags,
         jobs,
@@ -50,6 +52,7 @@ def blueprints() -> list[Blueprint]:
         reservations,
         security,
         transactions,
+        webhooks,
     )
 
     return [
@@ -68,5 +71,8 @@ def blueprints() -> list[Blueprint]:
         local_lists.bp,
         charging_profiles.bp,
         dead_letters.bp,
+        commands.bp,
+        events.bp,
+        webhooks.bp,
         openapi.bp,
     ]

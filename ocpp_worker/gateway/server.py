@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import http
+import json
 import logging
 import os
 import socket
@@ -23,7 +24,7 @@ from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFact
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from ocpp_worker import events, timeutil, transport
+from ocpp_worker import commands, events, timeutil, transport
 from ocpp_worker.config import Settings
 from ocpp_worker.gateway import admission, registry, tls
 from ocpp_worker.gateway.admission import Admission
@@ -76,6 +77,7 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.server: Server | None = None
         self.frames = FrameObserver()  # metrics and DEBUG lines of every frame
+        self.command_kicks: set[asyncio.Task[None]] = set()  # deliveries started from `deliver`
         self.frames.metrics.connected.set_function(lambda: len(self.sessions))
 
     # -- lifecycle ------------------------------------------------------------
@@ -180,6 +182,7 @@ class Gateway:
             )
             await self.redis.xadd(self.keys.gateway_outbox(previous["gateway"]), transport.encode_op(close))
         log.info("%s connected from %s", cp_id, remote, extra={"charger_id": cp_id, "outcome": "connected"})
+        await self.deliver_commands(cp_id)  # a charger that booted before gets its queue now
         boot_check = asyncio.create_task(self.require_boot(session), name=f"boot-{cp_id}")
         try:
             async for message in ws:
@@ -284,11 +287,24 @@ class Gateway:
             if op.conn not in ("", session.conn_id):
                 log.info("%s reconnected: dropped an answer meant for its older connection", op.cp)
                 return
-            session.send(op.frame, session.charger_call_answered(op.frame))
+            answered = session.charger_call_answered(op.frame)
+            session.send(op.frame, answered)
+            if answered == "BootNotification" and _accepted(op.frame):
+                self.command_kicks.add(asyncio.create_task(self.deliver_commands(op.cp)))
         elif isinstance(op, transport.CsmsCall):
             session.call(OutgoingCall(op.id, op.action, op.frame, op.deadline))
         elif op.conn in ("", session.conn_id):
             session.close(op.code, op.reason)
+
+    async def deliver_commands(self, cp_id: str) -> None:
+        """Send the charger's next queued command if it has booted (now or before) and
+        has none in flight (`ocpp_worker.commands`); the sweep retries what fails here."""
+        try:
+            await commands.deliver_next_async(self.redis, self.keys, self.settings, cp_id)
+        except Exception:
+            log.exception("%s: could not start the delivery of its queued commands", cp_id)
+        finally:
+            self.command_kicks.difference_update({t for t in self.command_kicks if t.done()})
 
     async def keep_registered(self) -> None:
         while True:
@@ -300,6 +316,15 @@ class Gateway:
                 )
             except Exception:
                 log.exception("registry refresh failed")
+
+
+def _accepted(reply: str) -> bool:
+    """Whether a BootNotification CALLRESULT of ours says Accepted."""
+    try:
+        frame = json.loads(reply)
+        return bool(frame[0] == 3 and frame[2].get("status") == "Accepted")
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+        return False
 
 
 def _respond(connection: ServerConnection, refusal: admission.Refusal) -> Response:

@@ -162,16 +162,19 @@ class Keys:
         return f"{self.prefix}business:transaction-id"
 
     def transaction(self, transaction_id: int) -> str:
-        """Hash: one charging session, from StartTransaction to StopTransaction."""
+        """Hash: one charging session, from StartTransaction to StopTransaction; expires
+        `Settings.redis_retention_hours` after it is archived (never while active)."""
         return f"{self.prefix}business:transaction:{transaction_id}"
 
     def transaction_meter(self, transaction_id: int) -> str:
-        """List: every sampled value of a transaction as JSON, in arrival order."""
+        """List: every sampled value of a transaction as JSON, in arrival order; expires
+        with the transaction's hash."""
         return f"{self.prefix}business:transaction:{transaction_id}:meter"
 
     @property
     def transactions(self) -> str:
-        """Sorted set: transaction id -> id, all transactions."""
+        """Sorted set: transaction id -> id, every transaction not archived yet (active, or
+        completed and waiting for `archive.archiver`); archived ones are read from SQL."""
         return f"{self.prefix}business:transactions"
 
     @property
@@ -180,8 +183,25 @@ class Keys:
         return f"{self.prefix}business:transactions:active"
 
     def transactions_of(self, cp_id: str) -> str:
-        """Sorted set: transaction id -> id, the transactions of one charger."""
+        """Sorted set: transaction id -> id, the transactions of one charger not archived yet."""
         return f"{self.prefix}business:transactions:cp:{charger_tag(cp_id)}"
+
+    @property
+    def transactions_to_archive(self) -> str:
+        """Sorted set: transaction id -> id, completed and waiting for an archiver (added in
+        the StopTransaction's commit, or by the sweep)."""
+        return f"{self.prefix}business:transactions:to-archive"
+
+    @property
+    def transactions_archiving(self) -> str:
+        """Sorted set: transaction id -> lease deadline (ms since the epoch), taken by an
+        archiver; an expired lease goes back to `transactions_to_archive` (the sweep)."""
+        return f"{self.prefix}business:transactions:archiving"
+
+    @property
+    def archive_scheduled(self) -> str:
+        """String, TTL 10 s: an archive drain task is on its way (one task for many stops)."""
+        return f"{self.prefix}server:archive-scheduled"
 
     def start_request(self, cp_id: str, unique_id: str) -> str:
         """String: transaction id given to one StartTransaction CALL (idempotency)."""
@@ -223,6 +243,46 @@ class Keys:
         """Sorted set: reservationId -> id, the reservations of one charger."""
         return f"{self.prefix}business:reservations:cp:{charger_tag(cp_id)}"
 
+    # -- domain events and webhooks (docs/EVENTS.md) ---------------------------
+    @property
+    def events(self) -> str:
+        """Stream (capped by OCPP_EVENTS_MAX and OCPP_EVENTS_HOURS): every domain event,
+        oldest first; the entry id is the event id and the catch-up cursor."""
+        return f"{self.prefix}events"
+
+    @property
+    def webhooks(self) -> str:
+        """Sorted set: webhook id -> creation time (ms), every registered webhook."""
+        return f"{self.prefix}webhooks"
+
+    def webhook(self, webhook_id: str) -> str:
+        """Hash: one webhook: url, types, secret, cursor (the last event it is done
+        with), the pending event's attempts and next attempt time; until deleted."""
+        return f"{self.prefix}webhook:{webhook_id}"
+
+    def webhook_deliveries(self, webhook_id: str) -> str:
+        """List (capped), newest first: JSON delivery records of one webhook; the head
+        is updated in place while its event is retried; deleted with the webhook."""
+        return f"{self.prefix}webhook:{webhook_id}:deliveries"
+
+    def webhook_lock(self, webhook_id: str) -> str:
+        """String with a TTL: the delivery run that holds this webhook (one at a time,
+        so its events go out in order)."""
+        return f"{self.prefix}webhook:{webhook_id}:lock"
+
+    def webhook_queued(self, webhook_id: str) -> str:
+        """String with a TTL: a delivery task is queued for this webhook (the beat's
+        kick sends no second one meanwhile)."""
+        return f"{self.prefix}webhook:{webhook_id}:queued"
+
+    # -- the REST API (ocpp:api:…) ---------------------------------------------
+    def idempotency(self, digest: str) -> str:
+        """Hash: one Idempotency-Key of one caller (`digest`: SHA-256 of both, hex):
+        while its first request runs, state=pending with a lease TTL a bit over the
+        call timeout; then state=done with the stored status, headers and body, TTL
+        OCPP_IDEMPOTENCY_HOURS (`state.idempotency`)."""
+        return f"{self.prefix}api:idempotency:{digest}"
+
     # -- charger security (ocpp:security:…) -------------------------------------
     @property
     def registrations(self) -> str:
@@ -251,6 +311,51 @@ class Keys:
     def config_reported(self, cp_id: str) -> str:
         """Hash: key -> readonly | writable | unknown, as the charger last reported it."""
         return f"{self.prefix}config-reported:{charger_tag(cp_id)}"
+
+    # -- commands: calls queued for a charger (state.commands) ---------------
+    def command(self, command_id: str) -> str:
+        """Hash: one queued call (action, payload, frame, status, times, answer); TTL its
+        expiry + 24 h while queued, 24 h once it ended (answered, failed, expired, cancelled)."""
+        return f"{self.prefix}business:command:{command_id}"
+
+    @property
+    def command_prefix(self) -> str:
+        """What `command` puts before the id (the Lua scripts of `state.commands` build
+        a command's key from it)."""
+        return f"{self.prefix}business:command:"
+
+    def command_queue(self, cp_id: str) -> str:
+        """List: ids of a charger's queued commands, oldest (next to send) first; at most
+        OCPP_COMMAND_MAX_QUEUED; emptied as they are sent, expire or are cancelled."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:commands:queue"
+
+    def command_inflight(self, cp_id: str) -> str:
+        """String with a TTL (the answer deadline + 60 s): the id of the charger's command
+        sent and not answered yet (one at a time); deleted when it ends."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:commands:inflight"
+
+    def command_history(self, cp_id: str) -> str:
+        """Sorted set: command id -> creation time (ms), a charger's commands (the newest
+        1,000); TTL that of its longest-lived command; ids whose hash expired are dropped
+        when listed."""
+        return f"{self.prefix}business:cp:{charger_tag(cp_id)}:commands"
+
+    @property
+    def command_chargers(self) -> str:
+        """Set: charger ids that may have queued commands (the sweep's delivery list);
+        a charger leaves it when its queue is found empty."""
+        return f"{self.prefix}server:commands:chargers"
+
+    @property
+    def command_expiries(self) -> str:
+        """Sorted set: queued command id -> expiresAt (ms); the sweep expires the due ones."""
+        return f"{self.prefix}server:commands:expiries"
+
+    @property
+    def command_deadlines(self) -> str:
+        """Sorted set: sent command id -> answer deadline (ms); the sweep fails the due
+        ones ("no answer"), also those sent before a restart."""
+        return f"{self.prefix}server:commands:deadlines"
 
     # -- Celery (its own keys, under our prefix through global_keyprefix) ----
     def celery_queue(self, queue: str) -> str:
