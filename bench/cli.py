@@ -17,6 +17,7 @@ Scenarios (--full runs all but `workers`, which load1000 includes):
                      offered, as websockets clients do): RSS per connection, then
                      heartbeats at 0.009/s per charger
   connections-plain  the same without compression
+  events             closed loop, 100 chargers: the project against OCPP_EVENTS=0
   soak               100 chargers in sessions back to back for 4 windows (--soak-window,
                      60 s) with a 10 s Redis retention: Redis memory and archived sessions
                      at each window's end (with --compare-rev: a revision without the archive)
@@ -97,7 +98,16 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--scenario",
         nargs="+",
-        choices=["closed100", "load1000", "workers", "storm", "connections", "connections-plain", "soak"],
+        choices=[
+            "closed100",
+            "load1000",
+            "workers",
+            "storm",
+            "connections",
+            "connections-plain",
+            "soak",
+            "events",
+        ],
         help="run only these",
     )
     p.add_argument("--runs", type=int, default=3, help="runs per system, alternating (default 3)")

@@ -42,11 +42,13 @@ class SystemSpec:
     flower: bool = True
     workers: int = 1
     rev: str | None = None  # a git revision of the project to run instead of the checkout
+    env: tuple[tuple[str, str], ...] = ()  # settings of this system's processes
 
 
 PROJECT = SystemSpec("project")
 PROJECT_NO_FLOWER = SystemSpec("project-noflower", flower=False)
 PROJECT_2_WORKERS = SystemSpec("project-2workers", workers=2)
+PROJECT_NO_EVENTS = SystemSpec("project-noevents", env=(("OCPP_EVENTS", "0"),))
 BASELINE = SystemSpec("baseline", kind="baseline")
 
 
@@ -117,6 +119,10 @@ def _build(args: Any) -> list[Scenario]:
                     name, args.chargers or 1000, [PROJECT, PROJECT_2_WORKERS], [Phase("closed", None, w, d)]
                 )
             )
+        elif name == "events":
+            # what publishing domain events costs: the project as shipped against OCPP_EVENTS=0
+            systems = [PROJECT, PROJECT_NO_EVENTS]
+            out.append(Scenario(name, args.chargers or 100, systems, [Phase("closed", None, w, d)]))
         elif name == "soak":
             # sessions back to back (the full mix: 11 CALLs and 12 samples a session) in
             # windows of --soak-window seconds, with a 10 s retention: Redis's memory at the
@@ -214,7 +220,7 @@ class Runner:
             workers=spec.workers,
             label=spec.label,
             source=source,
-            extra_env=env,
+            extra_env={**(env or {}), **dict(spec.env)},
         )
 
     def session(self, sc: Scenario, spec: SystemSpec, run: int) -> None:

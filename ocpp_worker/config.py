@@ -106,6 +106,7 @@ class Settings:
     message_log_days: float = 7.0
     # Domain events (docs/EVENTS.md): the {p}events stream keeps about this many events,
     # none older than this many hours; MeterValues become events only if asked for.
+    events_enabled: bool = True  # OCPP_EVENTS=0: publish none (webhooks then get nothing)
     events_max: int = 100_000
     events_hours: float = 48.0
     events_meter_values: bool = False
@@ -197,6 +198,7 @@ class Settings:
             max_attempts=int(get("OCPP_MAX_ATTEMPTS") or 3),
             message_log_max=int(get("OCPP_MESSAGE_LOG_MAX") or 1000),
             message_log_days=float(get("OCPP_MESSAGE_LOG_DAYS") or 7),
+            events_enabled=_flag(get("OCPP_EVENTS") or "1"),
             events_max=int(_above_zero("OCPP_EVENTS_MAX", get("OCPP_EVENTS_MAX") or "100000", int)),
             events_hours=_above_zero("OCPP_EVENTS_HOURS", get("OCPP_EVENTS_HOURS") or "48"),
             events_meter_values=_flag(get("OCPP_EVENTS_METER_VALUES")),

@@ -331,6 +331,8 @@ async def disconnected(r: Any, keys: Keys, settings: Settings, cp_id: str, close
 async def _publish_async(
     r: Any, keys: Keys, settings: Settings, event_type: str, cp_id: str, data: Any
 ) -> None:
+    if not settings.events_enabled:
+        return
     pipe = r.pipeline(transaction=True)
     stream.queue(pipe, keys, settings, event_type, cp_id, data, timeutil.utc_now())
     await pipe.execute()

@@ -48,7 +48,10 @@ def queue(
     `changed` = (hash key, {field: new value}): publish only if, when the writes are
     committed, one of those fields holds another value (`Writes.xadd_if_changed`; a
     `Writes` only). The first field's old value becomes the event's
-    ``data.previousStatus`` (null if it had none): no read before the commit."""
+    ``data.previousStatus`` (null if it had none): no read before the commit.
+    Nothing when events are off (`Settings.events_enabled`, OCPP_EVENTS=0)."""
+    if not settings.events_enabled:
+        return
     fields = {
         "type": event_type,
         "time": timeutil.iso(now),

@@ -282,3 +282,15 @@ def test_a_huge_meter_values_makes_a_bounded_event(fresh):
     assert (len(many["sampledValues"]), many["sampledValueCount"]) == (events.MAX_EVENT_SAMPLES, 500)
     assert [s["value"] for s in many["sampledValues"][:3]] == ["0", "1", "2"]
     assert (len(wide["sampledValues"]), wide["sampledValueCount"]) == (5, 10)  # 16 KiB of ~3 KiB values
+
+
+def test_with_events_off_a_session_publishes_nothing_and_is_still_answered(fresh):
+    store = dataclasses.replace(fresh, settings=dataclasses.replace(fresh.settings, events_enabled=False))
+    store.keys = fresh.keys
+    assert json.loads(handle(store, Incoming("CP-OFF", "b1", "BootNotification", BOOT), NOW))[2]["status"]
+    frame = json.loads(handle(store, Incoming("CP-OFF", "s1", "StartTransaction", START), NOW))
+    assert frame[0] == 3 and frame[2]["transactionId"] >= 1000
+    status = {"connectorId": 1, "errorCode": "NoError", "status": "Charging"}
+    assert json.loads(handle(store, Incoming("CP-OFF", "n1", "StatusNotification", status), NOW))[0] == 3
+    assert fresh.redis.exists(fresh.keys.events) == 0
+    assert fresh.redis.hget(fresh.keys.connector("CP-OFF", 1), "status") == "Charging"
