@@ -18,7 +18,7 @@ from typing import Any
 from bench.scenarios import AVERAGE_RATE, PEAK_RATE
 
 SIZING_FLEETS = (10_000, 100_000, 1_000_000)
-SIZED = ("gateway", "bridge", "worker-main", "worker-pool", "redis", "flower", "api")
+SIZED = ("gateway", "bridge", "worker-main", "worker-pool", "archiver", "redis", "flower", "api")
 Record = dict[str, Any]
 
 
@@ -352,7 +352,7 @@ def connections_table(g: dict[tuple[str, str, str], list[Record]]) -> str:
 def per_call(rs: list[Record]) -> dict[str, float]:
     """Median µs per answered CALL by component (the worker's main process and pool together)."""
     out = {}
-    for c in ("gateway", "bridge", "redis", "flower", "api"):
+    for c in ("gateway", "bridge", "archiver", "redis", "flower", "api"):
         s = stat(rs, f"cpu_us_per_msg.{c}")
         if s is not None:
             out[c] = s[0]
@@ -379,7 +379,7 @@ def sizing(g: dict[tuple[str, str, str], list[Record]]) -> tuple[str, str] | Non
         if fallback not in g:
             return None
         bases = [("busy", fallback, "closed loop, 100 chargers", per_call(g[fallback]))]
-    order = [c for c in ("gateway", "bridge", "worker", "redis", "flower", "api") if c in bases[0][3]]
+    order = [c for c in ("gateway", "bridge", "worker", "archiver", "redis", "flower", "api") if c in bases[0][3]]
     held = upkeep(g, bases[-1][3])
     rows = []
     for name, _key, _what, per_msg in bases:

@@ -22,7 +22,6 @@ is never sent again; one whose answer is lost ends ``failed`` (no answer).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import time
@@ -32,7 +31,7 @@ from typing import Any
 
 from celery import shared_task
 
-from ocpp_worker import calls, timeutil, transport
+from ocpp_worker import calls, maintenance, timeutil, transport
 from ocpp_worker.config import Settings
 from ocpp_worker.protocol import errors, frames
 from ocpp_worker.state import commands as state
@@ -222,19 +221,13 @@ def sweep(store: Store) -> SweepReport:
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """The sweep's entry in celeryconfig.beat_schedule (`maintenance.beat_schedule`)."""
-    period = settings.command_sweep_s
-    return {SWEEP: {"task": SWEEP, "schedule": period, "options": {"expires": period}}}
-
-
-@functools.cache
-def _store() -> Store:
-    return Store.connect()
+    """The sweep's entry in celeryconfig.beat_schedule."""
+    return maintenance.every(SWEEP, settings.command_sweep_s)
 
 
 @shared_task(name=SWEEP, ignore_result=True)
 def sweep_task() -> None:
     """One sweep per OCPP_COMMAND_SWEEP_S, whatever number of beats send it."""
-    store = _store()
+    store = maintenance.task_store()
     if liveness.once_per(store, SWEEP, store.settings.command_sweep_s):
         sweep(store)

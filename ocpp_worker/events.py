@@ -237,10 +237,10 @@ def meter_values(
         _publish(ctx, METER_VALUES, data)
 
 
-def transaction_stopped(ctx: CallContext, req: call.StopTransaction) -> None:
-    """Published when this charger's active transaction stops: not for an unknown or a
-    foreign id, nor for one stopped already (read before the stop is committed)."""
-    tx = ctx.store.redis.hgetall(ctx.store.keys.transaction(req.transaction_id))
+def transaction_stopped(ctx: CallContext, req: call.StopTransaction, tx: dict[str, str]) -> None:
+    """Published when this charger's active transaction stops (`tx`: the transaction as
+    `transactions.stop` read it before the stop): not for an unknown or a foreign id,
+    nor for one stopped already."""
     if tx.get("clientId") != ctx.cp_id or tx.get("status") != "active":
         return
     meter_start = int(tx["meterStart"]) if tx.get("meterStart") else None

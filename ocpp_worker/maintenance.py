@@ -31,16 +31,22 @@ MARK_STALE = "ocpp.maintenance.mark_stale"
 PRUNE_GATEWAYS = "ocpp.maintenance.prune_gateways"
 
 
+def every(task: str, period_s: float, **options: str) -> dict[str, dict[str, Any]]:
+    """The celery beat entry of a periodic task: `task` every `period_s`; a run that no
+    worker took within its period expires (every beat task here is idempotent and runs
+    once per period, `liveness.once_per`)."""
+    return {task: {"task": task, "schedule": period_s, "options": {"expires": period_s, **options}}}
+
+
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     period = settings.liveness_interval_s
-    return {
-        name: {"task": name, "schedule": period, "options": {"expires": period}}
-        for name in (MARK_STALE, PRUNE_GATEWAYS)
-    }
+    return {**every(MARK_STALE, period), **every(PRUNE_GATEWAYS, period)}
 
 
 @functools.cache
-def _store() -> Store:
+def task_store() -> Store:
+    """The store of this worker process's periodic and background tasks (made on first
+    use, after Celery forked)."""
     return Store.connect()
 
 
@@ -78,9 +84,9 @@ def prune_gateways(store: Store) -> list[str] | None:
 
 @shared_task(name=MARK_STALE, ignore_result=True)
 def mark_stale_task() -> None:
-    mark_stale(_store())
+    mark_stale(task_store())
 
 
 @shared_task(name=PRUNE_GATEWAYS, ignore_result=True)
 def prune_gateways_task() -> None:
-    prune_gateways(_store())
+    prune_gateways(task_store())

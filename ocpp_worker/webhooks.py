@@ -26,7 +26,6 @@ connect 5 s, 10 s in all, no redirects, no body beyond `RESPONSE_KEPT` bytes rea
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import ipaddress
@@ -45,7 +44,7 @@ import requests
 from celery import shared_task
 from urllib3.util import Timeout
 
-from ocpp_worker import timeutil
+from ocpp_worker import maintenance, timeutil
 from ocpp_worker.config import Settings
 from ocpp_worker.state import liveness
 from ocpp_worker.state import webhooks as state
@@ -362,19 +361,12 @@ def kick(store: Store, queue_delivery: Callable[[str], None], now: float | None 
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    return {
-        KICK: {"task": KICK, "schedule": KICK_PERIOD_S, "options": {"expires": KICK_PERIOD_S, "queue": QUEUE}}
-    }
-
-
-@functools.cache
-def _store() -> Store:
-    return Store.connect()
+    return maintenance.every(KICK, KICK_PERIOD_S, queue=QUEUE)
 
 
 @shared_task(name=KICK, ignore_result=True)
 def kick_task() -> None:
-    store = _store()
+    store = maintenance.task_store()
     if liveness.once_per(store, KICK, KICK_PERIOD_S):
         kick(store, _queue_delivery)
 
@@ -385,7 +377,7 @@ def _queue_delivery(webhook_id: str) -> None:
 
 @shared_task(name=DELIVER, ignore_result=True)
 def deliver_task(webhook_id: str) -> None:
-    store = _store()
+    store = maintenance.task_store()
     try:
         deliver(store, webhook_id)
     finally:

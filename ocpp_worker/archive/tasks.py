@@ -12,7 +12,6 @@ read `beat_schedule` without importing the app it configures.
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ from celery import shared_task
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from ocpp_worker import maintenance
 from ocpp_worker.archive import archiver
 from ocpp_worker.archive.db import engine_for
 from ocpp_worker.config import Settings
@@ -43,22 +43,16 @@ _RETRY: dict[str, Any] = {
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    period = settings.archive_sweep_s
-    return {SWEEP: {"task": SWEEP, "schedule": period, "options": {"expires": period}}}
-
-
-@functools.cache
-def _store() -> Store:
-    return Store.connect()
+    return maintenance.every(SWEEP, settings.archive_sweep_s)
 
 
 def _engine() -> Engine:
-    return engine_for(_store().settings)
+    return engine_for(maintenance.task_store().settings)
 
 
 @shared_task(name=DRAIN, ignore_result=True, **_RETRY)
 def drain() -> dict[str, int]:
-    return archiver.drain(_store(), _engine())
+    return archiver.drain(maintenance.task_store(), _engine())
 
 
 # A drain starts this long after the stop that sent it: the stops of that second share
@@ -78,7 +72,7 @@ def schedule_drain(store: Store) -> None:
 
 @shared_task(name=SWEEP, ignore_result=True, **_RETRY)
 def sweep() -> dict[str, int] | None:
-    store = _store()
+    store = maintenance.task_store()
     if not liveness.once_per(store, SWEEP, store.settings.archive_sweep_s):
         return None
     return archiver.sweep(store, _engine())

@@ -78,8 +78,7 @@ def stop_transaction(ctx: CallContext, req: call.StopTransaction) -> call_result
     if req.transaction_data:
         samples = transactions.flatten(snake_to_camel_case(req.transaction_data), ctx.now_iso)
         transactions.add_samples(ctx.store, ctx.writes, ctx.cp_id, -1, req.transaction_id, samples)
-    events.transaction_stopped(ctx, req)
-    stopped = transactions.stop(
+    before = transactions.stop(
         ctx.store,
         ctx.writes,
         ctx.cp_id,
@@ -92,7 +91,8 @@ def stop_transaction(ctx: CallContext, req: call.StopTransaction) -> call_result
             "stoppedAt": ctx.now_iso,
         },
     )
-    if stopped:
+    if before is not None:
+        events.transaction_stopped(ctx, req, before)
         ctx.writes.completed_transactions.append(req.transaction_id)
     if req.id_tag is None:
         return call_result.StopTransaction()

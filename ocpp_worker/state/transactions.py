@@ -146,16 +146,18 @@ def add_samples(
     return own
 
 
-def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]) -> bool:
-    """Close a transaction. Returns False (and records the stop) if the id is unknown
-    or belongs to another charger: the charger still gets a normal reply, since it
-    would otherwise resend this StopTransaction forever."""
+def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]) -> dict[str, str] | None:
+    """Close a transaction; returns the transaction as it was before (its `status` says
+    whether it was still active). None (and the stop recorded) if the id is unknown or
+    belongs to another charger: the charger still gets a normal reply, since it would
+    otherwise resend this StopTransaction forever."""
     k = store.keys
-    current = store.redis.hmget(k.transaction(tx_id), ["clientId", "connectorId", "meterStart", "idTag"])
-    started_by, connector, meter_start, id_tag = current
+    before = store.redis.hgetall(k.transaction(tx_id))
+    started_by, connector = before.get("clientId"), before.get("connectorId")
+    meter_start, id_tag = before.get("meterStart"), before.get("idTag")
     if started_by != cp_id:
         _record_orphan(w, k.orphan_stops, {"clientId": cp_id, "transactionId": tx_id, **fields})
-        return False
+        return None
     energy = None
     if meter_start is not None and fields.get("meterStop") is not None:
         energy = int(fields["meterStop"]) - int(meter_start)
@@ -170,7 +172,7 @@ def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]
     # Clear the connector's current transaction only if it is still this one: a newer
     # StartTransaction on that connector may already have replaced it.
     w.hdel_if_equal(k.connector(cp_id, int(connector or 0)), "transactionId", tx_id)
-    return True
+    return before
 
 
 # -- archival (ocpp_worker.archive) ----------------------------------------------------
