@@ -379,7 +379,9 @@ def sizing(g: dict[tuple[str, str, str], list[Record]]) -> tuple[str, str] | Non
         if fallback not in g:
             return None
         bases = [("busy", fallback, "closed loop, 100 chargers", per_call(g[fallback]))]
-    order = [c for c in ("gateway", "bridge", "worker", "archiver", "redis", "flower", "api") if c in bases[0][3]]
+    order = [
+        c for c in ("gateway", "bridge", "worker", "archiver", "redis", "flower", "api") if c in bases[0][3]
+    ]
     held = upkeep(g, bases[-1][3])
     rows = []
     for name, _key, _what, per_msg in bases:
