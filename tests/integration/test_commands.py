@@ -1,5 +1,5 @@
 """Queued commands end to end: queued through the real API (gunicorn) for a registered
-charger that is offline, the API and the workers restarted, then a real `ocpp`
+charger that is offline, every process restarted, then a real `ocpp`
 ChargePoint connects and boots and gets them, in order, and its answers are recorded."""
 
 from __future__ import annotations
@@ -98,10 +98,15 @@ async def test_commands_queued_offline_survive_restarts_and_are_delivered_in_ord
         assert status == 202, body
         short = body["data"]
 
-        # restart everything but the gateway and the bridge between queueing and delivery
+        # restart every process between queueing and delivery: the API, the workers, the
+        # gateway and the bridge (the queue lives in Redis only)
         api.stop()
         stack.processes.pop("w1").stop()
         stack.processes.pop("bg1").stop()
+        stack.processes.pop("gateway").stop()
+        stack.processes.pop("bridge").stop()
+        stack.start_gateway()
+        stack.start_bridge()
         stack.start_worker("w2", queues="ocpp,ocpp.metering")
         stack.start_worker("bg2", queues="ocpp.commands")
         port = free_port()
