@@ -34,6 +34,9 @@ from ocpp_worker.state.store import Store, hashes
 log = logging.getLogger(__name__)
 
 DRAIN_BATCH = 200  # sessions per SQL transaction
+# ... and at most this many sampled values (in memory at once, and rows in one SQL
+# transaction): a charger may keep 20,000 in each of its transactions.
+DRAIN_SAMPLES = 50_000
 SAMPLE_CHUNK = 1000  # meter value rows per INSERT
 
 
@@ -155,15 +158,31 @@ def drain(store: Store, engine: Engine, batch: int = DRAIN_BATCH) -> dict[str, i
     transactions.archive_drain_started(store)
     while tx_ids := transactions.take_for_archive(store, batch, store.settings.archive_lease_s):
         try:
-            outcomes = archive_many(store, engine, tx_ids)
+            outcomes: dict[int, Outcome] = {}
+            for part in _by_samples(tx_ids, transactions.sample_counts(store, tx_ids)):
+                outcomes.update(archive_many(store, engine, part))
         except Exception:
-            transactions.release_for_archive(store, tx_ids)  # the next drain takes them again
-            raise
+            transactions.release_for_archive(store, [i for i in tx_ids if i not in outcomes])
+            raise  # the next drain takes them again
         for outcome in outcomes.values():
             counts[outcome.value] = counts.get(outcome.value, 0) + 1
         if len(tx_ids) < batch:
             break
     return counts
+
+
+def _by_samples(tx_ids: list[int], samples: list[int]) -> list[list[int]]:
+    """`tx_ids` in consecutive parts of at most `DRAIN_SAMPLES` sampled values (a session
+    with more is a part of its own)."""
+    parts: list[list[int]] = []
+    held = 0
+    for tx_id, count in zip(tx_ids, samples, strict=True):
+        if not parts or held + count > DRAIN_SAMPLES:
+            parts.append([])
+            held = 0
+        parts[-1].append(tx_id)
+        held += count
+    return parts
 
 
 def sweep(store: Store, engine: Engine) -> dict[str, int]:

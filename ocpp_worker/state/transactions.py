@@ -270,6 +270,14 @@ def _ms() -> int:
     return round(time.time() * 1000)
 
 
+def sample_counts(store: Store, tx_ids: list[int]) -> list[int]:
+    """How many sampled values each transaction holds, in one round trip."""
+    pipe = store.redis.pipeline(transaction=False)
+    for tx_id in tx_ids:
+        pipe.llen(store.keys.transaction_meter(tx_id))
+    return [int(n) for n in pipe.execute()]
+
+
 def archive_reads(store: Store, tx_ids: list[int]) -> list[tuple[dict[str, str], list[dict[str, Any]]]]:
     """Each transaction's hash and samples, in one round trip."""
     pipe = store.redis.pipeline(transaction=False)

@@ -233,3 +233,17 @@ def test_redis_memory_stays_flat_once_sessions_are_archived(fresh, engine):
     # what stays is the id counter and the lists' keys: the same after every wave
     assert sizes[0] == sizes[1] == sizes[2], sizes
     assert sizes[0][0] <= 3
+
+
+def test_a_drain_holds_a_bounded_number_of_samples_at_once():
+    cap = archiver.DRAIN_SAMPLES
+    assert archiver._by_samples([1, 2, 3, 4], [cap // 2, cap // 2, 1, cap + 5]) == [[1, 2], [3], [4]]
+    assert archiver._by_samples([1, 2], [0, 0]) == [[1, 2]]
+    assert archiver._by_samples([], []) == []
+
+
+def test_sessions_of_every_size_in_one_drain(fresh, engine, monkeypatch):
+    monkeypatch.setattr(archiver, "DRAIN_SAMPLES", 10)  # parts of at most 10 samples
+    ids = [_session(fresh, "CP-N", samples=n) for n in (1, 3, 6, 0)]  # 2, 6, 12, 0 samples
+    assert archiver.drain(fresh, engine) == {"archived": 4}
+    assert [_rows(engine, MeterValue, tx_id) for tx_id in ids] == [2, 6, 12, 0]
