@@ -1,20 +1,23 @@
 """The session archive with every part real: `ocpp` chargers over WebSockets, the
 gateway, bridge and Celery workers as processes (an archiver on ``ocpp.archive``), the
-API on the same store, and SQLite (a PostgreSQL run: tests/unit/test_archive.py)."""
+API on the same store, on SQLite and on PostgreSQL (when reachable: tests/support/archive.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+import contextlib
 import sys
 import time
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine, create_engine, func, select, text
 
 from api import create_app
+from ocpp_worker.archive.models import ChargingSession, MeterValue
 from ocpp_worker.state import transactions
 from tests.api.conftest import Api, eventually, ok
+from tests.support.archive import postgres_database
 from tests.support.chargers import ChargerFactory
 from tests.support.stack import private_stack
 
@@ -23,17 +26,38 @@ pytestmark = pytest.mark.slow
 RETENTION_S = 3
 
 
-def _archived(log_dir: Path, tx_id: int) -> tuple[int, int]:
-    """(session rows, meter value rows) of `tx_id` in the stack's SQLite archive."""
-    with sqlite3.connect(log_dir / "archive.sqlite3", timeout=30) as sql:
-        sessions = sql.execute("SELECT count(*) FROM charging_sessions WHERE transaction_id=?", (tx_id,))
-        samples = sql.execute("SELECT count(*) FROM meter_values WHERE transaction_id=?", (tx_id,))
-        return sessions.fetchone()[0], samples.fetchone()[0]
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> Iterator[dict[str, str]]:
+    """The stack's DATABASE_URL (SQLite: private_stack's own file in tmp_path)."""
+    if request.param == "sqlite":
+        yield {"DATABASE_URL": f"sqlite:///{tmp_path}/archive.sqlite3"}
+    else:
+        with postgres_database() as url:
+            yield {"DATABASE_URL": url}
 
 
-async def test_sessions_are_archived_and_read_the_same_once_redis_lets_go(tmp_path):
-    env = {"OCPP_REDIS_RETENTION_HOURS": str(RETENTION_S / 3600)}
-    with private_stack(tmp_path, env) as (stack, store):
+def _archived(engine: Engine, tx_id: int) -> tuple[int, int]:
+    """(session rows, meter value rows) of `tx_id` in the stack's archive."""
+    with engine.connect() as sql:
+        sessions = (
+            select(func.count()).select_from(ChargingSession).where(ChargingSession.transaction_id == tx_id)
+        )
+        samples = select(func.count()).select_from(MeterValue).where(MeterValue.transaction_id == tx_id)
+        return sql.scalar(sessions) or 0, sql.scalar(samples) or 0
+
+
+@contextlib.contextmanager
+def _engine(url: str) -> Iterator[Engine]:
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+async def test_sessions_are_archived_and_read_the_same_once_redis_lets_go(tmp_path, database):
+    env = {"OCPP_REDIS_RETENTION_HOURS": str(RETENTION_S / 3600), **database}
+    with private_stack(tmp_path, env) as (stack, store), _engine(database["DATABASE_URL"]) as engine:
         stack.start_worker("archiver", queues="ocpp.archive")
         api = Api(create_app(store=store, config={"API_TOKEN": None}))
         factory = ChargerFactory(stack.ws_url)
@@ -46,7 +70,7 @@ async def test_sessions_are_archived_and_read_the_same_once_redis_lets_go(tmp_pa
             assert before["status"] == "completed" and samples_before["total"] >= 4
 
             async def archived() -> bool:
-                return _archived(tmp_path, tx_id) == (1, samples_before["total"])
+                return await asyncio.to_thread(_archived, engine, tx_id) == (1, samples_before["total"])
 
             assert await eventually(archived, timeout=15)
             assert await eventually(
@@ -68,18 +92,22 @@ async def test_sessions_are_archived_and_read_the_same_once_redis_lets_go(tmp_pa
             await factory.close_all()
 
 
-async def test_an_archiver_killed_mid_archive_loses_nothing(tmp_path):
+async def test_an_archiver_killed_mid_archive_loses_nothing(tmp_path, database):
     """The archiver is stopped dead while its SQL insert waits for a lock the test holds;
     its lease on the session ends, beat's sweep gives the session back, and another
     archiver writes it once."""
-    env = {"OCPP_ARCHIVE_LEASE_S": "3", "OCPP_ARCHIVE_SWEEP_S": "1"}
-    with private_stack(tmp_path, env) as (stack, store):
+    env = {"OCPP_ARCHIVE_LEASE_S": "3", "OCPP_ARCHIVE_SWEEP_S": "1", **database}
+    with private_stack(tmp_path, env) as (stack, store), _engine(database["DATABASE_URL"]) as engine:
         first = stack.start_worker("archiver1", queues="ocpp.archive")
         factory = ChargerFactory(stack.ws_url)
-        blocker = sqlite3.connect(tmp_path / "archive.sqlite3", timeout=30, isolation_level=None)
+        blocker = engine.connect()
         try:
             cp = await factory.connect("CP-KILLED")
-            blocker.execute("BEGIN IMMEDIATE")  # the archive's writes wait behind this
+            # the archive's session inserts wait behind this until it ends
+            if engine.dialect.name == "sqlite":
+                blocker.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                blocker.execute(text("LOCK TABLE charging_sessions IN EXCLUSIVE MODE"))
             tx_id = await cp.session(connector=1, id_tag="TAG-K", samples=3)
             samples = transactions.sample_count(store, tx_id)
             deadline = time.monotonic() + 10
@@ -88,15 +116,15 @@ async def test_an_archiver_killed_mid_archive_loses_nothing(tmp_path):
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.5)  # inside the SQL insert, waiting on the lock
             first.kill()
-            blocker.execute("ROLLBACK")
-            assert _archived(tmp_path, tx_id) == (0, 0)
+            blocker.rollback()
+            assert _archived(engine, tx_id) == (0, 0)
             stack.start_worker("archiver2", queues="ocpp.archive")
             stack.start(
                 "beat", [sys.executable, "-m", "celery", "-A", "ocpp_worker", "beat", "--loglevel", "INFO"]
             )
 
             async def archived() -> bool:
-                return _archived(tmp_path, tx_id) == (1, samples)
+                return await asyncio.to_thread(_archived, engine, tx_id) == (1, samples)
 
             assert await eventually(archived, timeout=30)
             assert transactions.waiting_for_archive(store) == []
