@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from celery import shared_task
 from urllib3.util import Timeout
 
@@ -79,7 +79,7 @@ BATCH = 100  # events read per round trip
 def url_problem(url: str) -> str | None:
     """Why `url` cannot be a webhook's URL, or None: http(s) only, a host, no
     user:password@, at most MAX_URL_CHARS, no fragment. Addresses are checked when
-    sending (`address_problem`): a name may resolve differently later."""
+    sending (`resolve`): a name may resolve differently later."""
     if len(url) > MAX_URL_CHARS:
         return f"at most {MAX_URL_CHARS} characters"
     if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
@@ -122,20 +122,27 @@ def literal_address_problem(url: str, allow_private: bool) -> str | None:
         return None  # a name: checked when sending
 
 
-def address_problem(url: str, allow_private: bool) -> str | None:
-    """At sending: why we will not connect to `url`'s host (it resolves to a private,
-    loopback, link-local or otherwise non-public address), or None."""
-    if allow_private:
-        return None
+def resolve(url: str, allow_private: bool) -> tuple[str | None, str | None]:
+    """At sending: (the address to connect to, None), or (None, why we will not connect:
+    the host does not resolve, or resolves to a private, loopback, link-local or
+    otherwise non-public address). `post` connects to exactly this address, so a name
+    that resolves differently a moment later (DNS rebinding) cannot reach past the check."""
     parts = urlsplit(url)
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(parts.hostname, _port(parts.scheme, parts.port), proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
-        return f"cannot resolve {parts.hostname}: {exc}"
-    for info in infos:
-        if _blocked(str(info[4][0])):
-            return f"{parts.hostname} resolves to {info[4][0]}, not a public address"
-    return None
+        return None, f"cannot resolve {parts.hostname}: {exc}"
+    if not infos:
+        return None, f"cannot resolve {parts.hostname}"
+    if not allow_private:
+        for info in infos:
+            if _blocked(str(info[4][0])):
+                return None, f"{parts.hostname} resolves to {info[4][0]}, not a public address"
+    return str(infos[0][4][0]), None
+
+
+def _port(scheme: str, port: int | None) -> int:
+    return port or (443 if scheme == "https" else 80)
 
 
 def types_problem(types: list[str], known: tuple[str, ...]) -> str | None:
@@ -186,12 +193,16 @@ class Outcome:
 
 
 def post(url: str, secret: str, event: dict[str, Any], allow_private: bool, now: float) -> Outcome:
-    """POST one event, signed; 2xx is delivered, anything else a failure."""
-    refused = address_problem(url, allow_private)
-    if refused is not None:
+    """POST one event, signed, to the address `resolve` checked (the URL's host in the
+    Host header and, for https, in SNI and the certificate check); 2xx is delivered,
+    anything else a failure. No redirect is followed, no retry made here."""
+    address, refused = resolve(url, allow_private)
+    if address is None:
         return Outcome(False, None, f"refused: {refused}")
+    parts = urlsplit(url)
     body = body_of(event)
     headers = {
+        "Host": parts.netloc,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         SIGNATURE_HEADER: signature(secret, int(now), body),
@@ -199,30 +210,45 @@ def post(url: str, secret: str, event: dict[str, Any], allow_private: bool, now:
         EVENT_TYPE_HEADER: str(event["type"]),
     }
     started = time.monotonic()
-    # urllib3's Timeout (requests passes it on as it is) bounds connect + send + headers
-    # by `total`; `_drain` bounds the body read by the same deadline
+    # `total` bounds connect + send + the answer's headers; `_drain` bounds the body read
+    # by the same deadline
     timeout = Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S, total=TOTAL_TIMEOUT_S)
+    port = _port(parts.scheme, parts.port)
+    pool: urllib3.HTTPConnectionPool
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            cert_reqs="CERT_REQUIRED",
+            server_hostname=parts.hostname,
+            assert_hostname=parts.hostname,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with requests.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=timeout,  # type: ignore[arg-type]
-            allow_redirects=False,
-            stream=True,
-        ) as response:
+        response = pool.urlopen(
+            "POST", path, body=body, headers=headers, redirect=False, retries=False, preload_content=False
+        )
+        try:
             _drain(response, started + TOTAL_TIMEOUT_S)
-            if 200 <= response.status_code < 300:
-                return Outcome(True, response.status_code, None)
-            return Outcome(False, response.status_code, f"HTTP {response.status_code}")
-    except requests.RequestException as exc:
+        finally:
+            response.release_conn()
+        if 200 <= response.status < 300:
+            return Outcome(True, response.status, None)
+        return Outcome(False, response.status, f"HTTP {response.status}")
+    except urllib3.exceptions.HTTPError as exc:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
+    finally:
+        pool.close()
 
 
-def _drain(response: requests.Response, deadline: float) -> None:
+def _drain(response: urllib3.BaseHTTPResponse, deadline: float) -> None:
     """Read at most RESPONSE_KEPT bytes of the answer, until `deadline` (monotonic)."""
     read = 0
-    for chunk in response.iter_content(1024):
+    for chunk in response.stream(1024):
         read += len(chunk)
         if read >= RESPONSE_KEPT or time.monotonic() > deadline:
             break

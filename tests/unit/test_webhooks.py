@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,37 @@ def test_nothing_answers(hooks):
     publish(hooks, 1)
     assert webhooks.deliver(hooks, hook) == 0
     [entry] = state.deliveries(hooks, hook, 1)
-    assert entry["statusCode"] is None and entry["lastError"].startswith("ConnectionError")
+    assert entry["statusCode"] is None and entry["lastError"].startswith("NewConnectionError")
+
+
+def test_the_address_checked_is_the_address_connected_to(hooks, monkeypatch):
+    """A name is resolved once: the check and the connection use the same address (a
+    name that resolves to a public address for the check and to a private one for the
+    connection, DNS rebinding, cannot pass), and the request still names the host."""
+    with receiver() as r:
+        port = r.server.server_address[1]
+        hook = register(hooks, f"http://webhooks.example:{port}/hook?x=1")
+        lookups: list[str] = []
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host, *args, **kwargs):  # the name only this test's DNS knows
+            if host != "webhooks.example":
+                return real(host, *args, **kwargs)
+            lookups.append(host)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        publish(hooks, 1)
+        assert webhooks.deliver(hooks, hook) == 1
+    assert lookups == ["webhooks.example"]  # once: the connection went to that address
+    [got] = r.received
+    assert got.path == "/hook?x=1" and got.headers["Host"] == f"webhooks.example:{port}"
+    private = dataclasses.replace(hooks.settings, webhooks_allow_private=False)
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", lambda *a, **kw: [(2, 1, 6, "", ("10.0.0.7", 80))])
+    assert webhooks.resolve("http://webhooks.example/x", private.webhooks_allow_private) == (
+        None,
+        "webhooks.example resolves to 10.0.0.7, not a public address",
+    )
 
 
 @pytest.mark.parametrize(
