@@ -71,10 +71,10 @@ class Ca:
         return cls(key, cert)
 
     def issue(
-        self, cn: str, key: PrivateKey | None = None, *, server: bool = False
+        self, cn: str, key: PrivateKey | None = None, *, server: bool = False, hosts: tuple[str, ...] = ()
     ) -> tuple[PrivateKey, x509.Certificate]:
-        """A leaf certificate: for the gateway (`server`: SANs 127.0.0.1 and localhost)
-        or for a charger (client auth)."""
+        """A leaf certificate: for the gateway (`server`: SANs 127.0.0.1 and localhost,
+        or the DNS names `hosts`) or for a charger (client auth)."""
         key = key or ec_key()
         now = datetime.datetime.now(datetime.UTC)
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
@@ -94,6 +94,8 @@ class Ca:
                 x509.DNSName("localhost"),
                 x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
             ]
+            if hosts:
+                names = [x509.DNSName(host) for host in hosts]
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         return key, builder.sign(self.key, hashes.SHA256())
 

@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import hmac
 import socket
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from ocpp_worker import webhooks
 from ocpp_worker.state import events as stream
 from ocpp_worker.state import webhooks as state
 from ocpp_worker.state.store import Store
+from tests.support.pki import Ca, cert_pem, key_pem
 from tests.support.receiver import receiver
 
 
@@ -293,3 +295,34 @@ def test_a_receiver_slower_than_the_total_timeout_is_a_failed_attempt(hooks, mon
     [entry] = state.deliveries(hooks, hook, 1)
     assert (entry["status"], entry["statusCode"]) == ("retrying", None)
     assert "Timeout" in entry["lastError"]
+
+
+def test_https_checks_the_certificate_for_the_urls_host_not_the_address(hooks, monkeypatch, tmp_path):
+    """An https receiver whose certificate names only webhooks.example, reached at
+    127.0.0.1: refused while its CA is unknown, delivered once it is trusted (the
+    certificate is checked for the URL's host, although the connection is to the IP)."""
+    ca = Ca.create()
+    key, cert = ca.issue("webhooks.example", server=True, hosts=("webhooks.example",))
+    (tmp_path / "server.pem").write_bytes(cert_pem(cert) + key_pem(key))
+    (tmp_path / "ca.pem").write_bytes(cert_pem(ca.cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "server.pem")
+    real = socket.getaddrinfo
+    with receiver() as r:
+        r.server.socket = context.wrap_socket(r.server.socket, server_side=True)
+        port = r.server.server_address[1]
+
+        def getaddrinfo(host, *args, **kwargs):
+            if host != "webhooks.example":
+                return real(host, *args, **kwargs)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        hook = register(hooks, f"https://webhooks.example:{port}/hook")
+        publish(hooks, 1)
+        assert webhooks.deliver(hooks, hook) == 0
+        assert "CERTIFICATE_VERIFY_FAILED" in state.deliveries(hooks, hook, 1)[0]["lastError"]
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+        time.sleep(0.25)  # the hooks fixture's 0.2 s backoff
+        assert webhooks.deliver(hooks, hook) == 1
+    assert [g.headers["Host"] for g in r.received] == [f"webhooks.example:{port}"]
