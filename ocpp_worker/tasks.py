@@ -84,7 +84,7 @@ def run_batch(task: OcppCallTask, action: str, batch: list[transport.TaskEnvelop
                 raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
             log.warning("%s: Redis unreachable (%s); trying again in %g s", action, exc, wait)
             time.sleep(wait)
-    if outcome.completed_transactions:
+    if outcome.to_archive:
         archive_tasks.schedule_drain(store)
     envelope_of = {envelope["entry"]: envelope for envelope, _ in calls}
     for crashed in outcome.crashed:  # retried alone, so the others' answers are not held up

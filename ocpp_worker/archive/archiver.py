@@ -23,7 +23,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, select
+from sqlalchemy import Connection, Engine, Insert, select, update
 
 from ocpp_worker import timeutil
 from ocpp_worker.archive import records
@@ -43,6 +43,7 @@ SAMPLE_CHUNK = 1000  # meter value rows per INSERT
 class Outcome(enum.Enum):
     ARCHIVED = "archived"  # written now
     ALREADY = "already"  # another run wrote it: nothing written
+    EXTENDED = "extended"  # archived before; samples that came after its stop added now
     CONFLICT = "conflict"  # the archive has another session under this id: left in Redis
     ACTIVE = "active"  # not completed: nothing to archive yet
     GONE = "gone"  # not in Redis (expired after archival, or never ours)
@@ -97,9 +98,13 @@ def archive_many(
             for start in range(0, len(new_samples), SAMPLE_CHUNK):
                 sql.execute(_insert(engine, MeterValue), new_samples[start : start + SAMPLE_CHUNK])
             held = _held_elsewhere(sql, [sessions[tx_id][0] for tx_id in sessions if tx_id not in inserted])
+            earlier = {tx_id: sessions[tx_id] for tx_id in sessions if tx_id not in inserted | held}
+            extended = _add_late_samples(sql, engine, earlier, now)
         for tx_id in sessions:
             if tx_id in inserted:
                 outcomes[tx_id] = Outcome.ARCHIVED
+            elif tx_id in extended:
+                outcomes[tx_id] = Outcome.EXTENDED
             elif tx_id in held:
                 outcomes[tx_id] = Outcome.CONFLICT
                 log.error(
@@ -116,7 +121,7 @@ def archive_many(
     return outcomes
 
 
-_WRITTEN = (Outcome.ARCHIVED, Outcome.ALREADY)
+_WRITTEN = (Outcome.ARCHIVED, Outcome.ALREADY, Outcome.EXTENDED)
 
 
 def archive(store: Store, engine: Engine, tx_id: int, now: datetime | None = None) -> Outcome:
@@ -129,6 +134,43 @@ def _write_chargers(sql: Connection, engine: Engine, rows: list[dict[str, Any]])
     statement = _insert(engine, Charger)
     changed = {name: statement.excluded[name] for name in rows[0] if name != "charger_id"}
     sql.execute(statement.on_conflict_do_update(index_elements=["charger_id"], set_=changed), rows)
+
+
+def _add_late_samples(
+    sql: Connection,
+    engine: Engine,
+    sessions: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]],
+    now: datetime,
+) -> set[int]:
+    """For sessions archived before: the samples Redis got after that (a charger sends
+    its queued MeterValues after the StopTransaction), added with their places in the
+    transaction's list; which sessions got some."""
+    if not sessions:
+        return set()
+    held = dict(
+        sql.execute(
+            select(ChargingSession.transaction_id, ChargingSession.sample_count).where(
+                ChargingSession.transaction_id.in_(sessions)
+            )
+        ).all()
+    )
+    extended = set()
+    for tx_id, (row, samples) in sessions.items():
+        archived = held.get(tx_id, len(samples))
+        if len(samples) <= archived:
+            continue
+        late = records.sample_rows(tx_id, samples, row["stop_time"] or now)[archived:]
+        statement = _insert(engine, MeterValue).on_conflict_do_nothing(
+            index_elements=["transaction_id", "seq"]
+        )
+        sql.execute(statement, late)
+        sql.execute(
+            update(ChargingSession)
+            .where(ChargingSession.transaction_id == tx_id)
+            .values(sample_count=len(samples))
+        )
+        extended.add(tx_id)
+    return extended
 
 
 def _held_elsewhere(sql: Connection, sessions: list[dict[str, Any]]) -> set[int]:

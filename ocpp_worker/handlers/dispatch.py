@@ -137,9 +137,9 @@ class BatchOutcome:
 
     replies: list[str | None]
     crashed: list[Incoming]
-    # transactions the committed writes completed, for the archive (a CALL answered by
+    # transactions the committed writes gave the archive work for (a CALL answered by
     # `handle` after a wait is left to the archive's sweep)
-    completed_transactions: list[int] = dataclasses.field(default_factory=list)
+    to_archive: list[int] = dataclasses.field(default_factory=list)
 
 
 def handle_batch(store: Store, calls: list[Incoming], now: datetime | None = None) -> BatchOutcome:
@@ -180,7 +180,7 @@ def handle_batch(store: Store, calls: list[Incoming], now: datetime | None = Non
     lost = [i for i, (place, _) in committing.items() if results[place] == 0]
     for place, writes in committing.values():
         if results[place] != 0:
-            outcome.completed_transactions.extend(writes.completed_transactions)
+            outcome.to_archive.extend(writes.to_archive)
     for i, take_over in [*((i, True) for i in waiting), *((i, False) for i in lost)]:
         try:
             outcome.replies[i] = handle(store, calls[i], now, take_over)

@@ -20,9 +20,9 @@ class Writes:
 
     def __init__(self) -> None:
         self.commands: list[list[str]] = []
-        # transactions these writes complete: the task sends each to the archive once
-        # they are committed (`ocpp_worker.archive`)
-        self.completed_transactions: list[int] = []
+        # transactions these writes give the archive work for (a stop, samples that came
+        # after it): once they are committed the task sends a drain (`ocpp_worker.archive`)
+        self.to_archive: list[int] = []
 
     def _add(self, *args: object) -> None:
         self.commands.append([str(arg) for arg in args])

@@ -104,13 +104,14 @@ def _latest_field(sample: dict[str, Any]) -> str:
     return name
 
 
-def owner(store: Store, tx_id: int | None) -> str | None:
-    """The charger that started a transaction, or None if we never issued that id.
-    (A transaction's owner never changes, so reading it before writing is safe.)"""
+def owner(store: Store, tx_id: int | None) -> tuple[str | None, str | None]:
+    """The charger that started a transaction (None if we never issued that id, or it
+    expired after archival) and its status. (A transaction's owner never changes, so
+    reading it before writing is safe.)"""
     if tx_id is None:
-        return None
-    found: str | None = store.redis.hget(store.keys.transaction(tx_id), "clientId")
-    return found
+        return None, None
+    started_by, status = store.redis.hmget(store.keys.transaction(tx_id), ["clientId", "status"])
+    return started_by, status
 
 
 def _record_orphan(w: Writes, key: str, entry: dict[str, Any]) -> None:
@@ -125,17 +126,23 @@ def add_samples(
     connector's latest. Samples for another charger's transaction are kept apart in
     `foreign_meter_values`, never in that transaction.
 
+    Samples for a completed transaction (a charger's late queue) put it back in line for
+    the archive, which adds them to its archived session.
+
     Returns whether the samples went into the transaction.
     """
     if not samples:
         return False
     k = store.keys
-    started_by = owner(store, tx_id)
+    started_by, status = owner(store, tx_id)
     own = tx_id is not None and started_by == cp_id
     if own:
         assert tx_id is not None
         w.rpush(k.transaction_meter(tx_id), *(json.dumps(s) for s in samples))
         w.ltrim(k.transaction_meter(tx_id), -MAX_SAMPLES_PER_TRANSACTION, -1)
+        if status == "completed":
+            w.zadd(k.transactions_to_archive, {str(tx_id): tx_id})
+            w.to_archive.append(tx_id)
     elif started_by is not None:
         entry = {"clientId": cp_id, "transactionId": tx_id, "owner": started_by, "samples": len(samples)}
         _record_orphan(w, k.foreign_meter_values, entry)

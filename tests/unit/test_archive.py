@@ -247,3 +247,19 @@ def test_sessions_of_every_size_in_one_drain(fresh, engine, monkeypatch):
     ids = [_session(fresh, "CP-N", samples=n) for n in (1, 3, 6, 0)]  # 2, 6, 12, 0 samples
     assert archiver.drain(fresh, engine) == {"archived": 4}
     assert [_rows(engine, MeterValue, tx_id) for tx_id in ids] == [2, 6, 12, 0]
+
+
+def test_samples_sent_after_the_stop_join_the_archived_session(fresh, engine):
+    tx_id = _session(fresh, "CP-LATE", samples=2)  # 4 samples
+    assert archiver.drain(fresh, engine) == {"archived": 1}
+    late = [{"value": "1999", "measurand": "Energy.Active.Import.Register"}]
+    meter = {"timestamp": "2026-06-01T09:59:00Z", "sampledValue": late}
+    _call(fresh, "CP-LATE", "MeterValues", {"connectorId": 1, "transactionId": tx_id, "meterValue": [meter]})
+    assert transactions.waiting_for_archive(fresh) == [tx_id]  # in line again
+    assert archiver.drain(fresh, engine) == {"extended": 1}
+    assert archiver.archive(fresh, engine, tx_id) is archiver.Outcome.ALREADY  # nothing twice
+    assert _rows(engine, MeterValue, tx_id) == 5
+    from_redis = history.samples(fresh, engine, tx_id, 0, 100)
+    fresh.redis.delete(fresh.keys.transaction(tx_id), fresh.keys.transaction_meter(tx_id))
+    assert history.samples(fresh, engine, tx_id, 0, 100) == from_redis
+    assert from_redis[1] == 5 and from_redis[0][-1]["value"] == "1999"
