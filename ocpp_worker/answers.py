@@ -7,8 +7,8 @@ so a waiting API caller reads the stored state already updated. Hooks that need 
 request as well (ChangeConfiguration, SendLocalList) stay in `calls.AFTER_RESULT`.
 
 The answer to a queued command (its message id is the command id) is not resolved for a
-waiter: `record_command` records it against the command and sends the charger's next
-one (`ocpp_worker.commands`).
+waiter: the bridge hands it to `commands.record_outcome`, which records it against the
+command and sends the charger's next one.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ocpp_worker import commands, transport
-from ocpp_worker.state import commands as command_state
 from ocpp_worker.state import configuration
 from ocpp_worker.state.store import Store
 
@@ -33,13 +31,3 @@ def keep(store: Store, cp_id: str, action: str, payload: dict[str, Any]) -> None
     hook = ANSWER_HOOKS.get(action)
     if hook is not None:
         hook(store, cp_id, payload)
-
-
-def is_command(unique_id: str) -> bool:
-    """Whether an answered (or abandoned) CALL of ours was a queued command's."""
-    return command_state.is_command_id(unique_id)
-
-
-def record_command(store: Store, command_id: str, outcome: transport.CallOutcome) -> None:
-    """Record what became of a command's CALL and deliver the charger's next command."""
-    commands.record_outcome(store, command_id, outcome)

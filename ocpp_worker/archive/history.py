@@ -70,6 +70,8 @@ def _live(store: Store, filters: Filters, wanted: int) -> tuple[list[int], int, 
         ids = [tx_id for tx_id, tx in zip(every, kept, strict=True) if tx and filters.matches(tx)]
         total = len(ids)
         ids = ids[:wanted]
+    if filters.status is not None:  # all active, or all completed
+        return ids, total, ids if filters.status == "completed" else []
     active = set(transactions.list_ids(store, filters.client_id, "active", 0, 10**9)[0])
     return ids, total, [tx_id for tx_id in ids if tx_id not in active]
 

@@ -26,9 +26,10 @@ import redis
 from celery import Celery, states
 from kombu.exceptions import OperationalError
 
-from ocpp_worker import answers, metrics, transport
+from ocpp_worker import answers, commands, metrics, transport
 from ocpp_worker.protocol import errors, frames, validation
 from ocpp_worker.protocol.actions import CHARGER_INITIATED, CSMS_INITIATED
+from ocpp_worker.state import commands as command_state
 from ocpp_worker.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -260,7 +261,7 @@ class Bridge:
             log.exception("could not store %s's answer to %s", cp_id, action)
 
     def resolve(self, unique_id: str, outcome: transport.CallOutcome) -> None:
-        if answers.is_command(unique_id):  # a queued command's CALL: nobody waits on a result
-            answers.record_command(self.store, unique_id, outcome)
+        if command_state.is_command_id(unique_id):  # a queued command's CALL: nobody waits on it
+            commands.record_outcome(self.store, unique_id, outcome)
             return
         self.app.backend.store_result(unique_id, outcome, states.SUCCESS)

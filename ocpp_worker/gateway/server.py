@@ -290,7 +290,9 @@ class Gateway:
             answered = session.charger_call_answered(op.frame)
             session.send(op.frame, answered)
             if answered == "BootNotification" and _accepted(op.frame):
-                self.command_kicks.add(asyncio.create_task(self.deliver_commands(op.cp)))
+                kick = asyncio.create_task(self.deliver_commands(op.cp))
+                self.command_kicks.add(kick)  # held until done (the loop keeps only weak references)
+                kick.add_done_callback(self.command_kicks.discard)
         elif isinstance(op, transport.CsmsCall):
             session.call(OutgoingCall(op.id, op.action, op.frame, op.deadline))
         elif op.conn in ("", session.conn_id):
@@ -303,8 +305,6 @@ class Gateway:
             await commands.deliver_next_async(self.redis, self.keys, self.settings, cp_id)
         except Exception:
             log.exception("%s: could not start the delivery of its queued commands", cp_id)
-        finally:
-            self.command_kicks.difference_update({t for t in self.command_kicks if t.done()})
 
     async def keep_registered(self) -> None:
         while True:

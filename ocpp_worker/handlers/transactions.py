@@ -93,7 +93,6 @@ def stop_transaction(ctx: CallContext, req: call.StopTransaction) -> call_result
     )
     if before is not None:
         events.transaction_stopped(ctx, req, before)
-        ctx.writes.to_archive.append(req.transaction_id)
     if req.id_tag is None:
         return call_result.StopTransaction()
     return call_result.StopTransaction(id_tag_info=idtags.id_tag_info(ctx.store, req.id_tag, ctx.now))

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from ocpp_worker import timeutil
+from ocpp_worker.state.keys import Keys
 from ocpp_worker.state.store import Store, Writes, hashes, strings
 
 FIRST_TRANSACTION_ID = 1000
@@ -114,6 +115,13 @@ def owner(store: Store, tx_id: int | None) -> tuple[str | None, str | None]:
     return started_by, status
 
 
+def _queue_for_archive(w: Writes, k: Keys, tx_id: int) -> None:
+    """Put a completed transaction in line for the archive, in the same commit, and have
+    the task that commits it send a drain (`Writes.to_archive`)."""
+    w.zadd(k.transactions_to_archive, {str(tx_id): tx_id})
+    w.to_archive.append(tx_id)
+
+
 def _record_orphan(w: Writes, key: str, entry: dict[str, Any]) -> None:
     w.rpush(key, json.dumps(entry, separators=(",", ":")))
     w.ltrim(key, -ORPHANS_KEPT, -1)
@@ -141,8 +149,7 @@ def add_samples(
         w.rpush(k.transaction_meter(tx_id), *(json.dumps(s) for s in samples))
         w.ltrim(k.transaction_meter(tx_id), -MAX_SAMPLES_PER_TRANSACTION, -1)
         if status == "completed":
-            w.zadd(k.transactions_to_archive, {str(tx_id): tx_id})
-            w.to_archive.append(tx_id)
+            _queue_for_archive(w, k, tx_id)
     elif started_by is not None:
         entry = {"clientId": cp_id, "transactionId": tx_id, "owner": started_by, "samples": len(samples)}
         _record_orphan(w, k.foreign_meter_values, entry)
@@ -173,7 +180,7 @@ def stop(store: Store, w: Writes, cp_id: str, tx_id: int, fields: dict[str, Any]
         mapping=strings({**fields, "status": "completed", "energyWh": energy}),
     )
     w.zrem(k.transactions_active, str(tx_id))
-    w.zadd(k.transactions_to_archive, {str(tx_id): tx_id})
+    _queue_for_archive(w, k, tx_id)
     if id_tag:
         w.srem(k.idtag_transactions(id_tag), tx_id)
     # Clear the connector's current transaction only if it is still this one: a newer
